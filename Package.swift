@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// The manifest is the architecture diagram: dependencies run one way, top to bottom.
+//
+//   dptrain (CLI, ArgumentParser)
+//     └─ Training (trainer loop, evaluation, logging)
+//          ├─ Layers ──────┐
+//          ├─ Optimizers ──┼─ Engine ─ CDNNL (oneDNN sgemm)
+//          ├─ Datasets ────┘    └──── CZlib (gzip)
+//          └─ Collective ─ CMPI (MPICH)
+import PackageDescription
+
+let package = Package(
+    name: "dptrain",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dptrain", targets: ["dptrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", pkgConfig: "mpich", providers: [.apt(["libmpich-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Engine", dependencies: ["CDNNL"]),
+        .target(name: "Layers", dependencies: ["Engine"]),
+        .target(name: "Optimizers", dependencies: ["Engine"]),
+        .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
+        .target(name: "Collective", dependencies: ["CMPI"]),
+        .target(
+            name: "Training",
+            dependencies: [
+                "Engine", "Layers", "Optimizers", "Datasets", "Collective",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "dptrain",
+            dependencies: [
+                "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Engine"]),
+        .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "dptrainTests", dependencies: []),
+    ]
+)

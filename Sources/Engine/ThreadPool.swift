@@ -1,0 +1,126 @@
+// ThreadPool: a fixed set of threads that run the tasks of one call at a time.
+//
+// A call `parallelFor(n) { i in ... }` runs task indices 0..<n, each exactly
+// once, on the calling thread and the workers, and returns when all are done.
+// Which thread runs a task never matters for the result: callers cut work into
+// fixed pieces (GEMM column tiles, elementwise ranges) whose boundaries depend
+// on the problem size only, never on the thread count (DESIGN.md 3).
+//
+// Every thread of the pool, the caller included, is limited to one OpenMP
+// thread so oneDNN never threads inside a call.
+
+import CDNNL
+import Foundation
+import Synchronization
+
+public final class ThreadPool: @unchecked Sendable {
+    /// Threads that run tasks, the calling thread included.
+    public let threadCount: Int
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var generation = 0
+    private var shuttingDown = false
+    private var finishedWorkers = 0
+    private var taskCount = 0
+    private var task: ((Int) -> Void)?
+    private let nextTask = Atomic<Int>(0)
+
+    /// Starts `threadCount - 1` worker threads; the caller is the last thread.
+    public init(threadCount: Int) {
+        precondition(threadCount >= 1, "ThreadPool needs at least one thread, got \(threadCount)")
+        self.threadCount = threadCount
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        _ = dpt_omp_set_one_thread()
+        for _ in 1..<threadCount {
+            let thread = Thread { [self] in workerLoop() }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops the workers. The pool must not be in a call.
+    public func shutdown() {
+        pthread_mutex_lock(mutex)
+        shuttingDown = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Runs `body(i)` for every i in 0..<count across the pool's threads.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if threadCount == 1 || count == 1 {
+            for index in 0..<count { body(index) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            pthread_mutex_lock(mutex)
+            task = escapable
+            taskCount = count
+            finishedWorkers = 0
+            nextTask.store(0, ordering: .relaxed)
+            generation &+= 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+
+            runTasks(escapable, count: count)
+
+            pthread_mutex_lock(mutex)
+            while finishedWorkers < threadCount - 1 { pthread_cond_wait(done, mutex) }
+            task = nil
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Splits 0..<count into fixed chunks of `grain` elements (the last one
+    /// shorter) and runs `body(range)` for each. Chunk boundaries depend on
+    /// count and grain only.
+    public func parallelRanges(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
+        precondition(grain > 0, "grain must be positive")
+        let chunks = (count + grain - 1) / grain
+        parallelFor(chunks) { chunk in
+            let start = chunk * grain
+            body(start..<min(start + grain, count))
+        }
+    }
+
+    private func runTasks(_ body: (Int) -> Void, count: Int) {
+        while true {
+            let index = nextTask.add(1, ordering: .relaxed).oldValue
+            if index >= count { return }
+            body(index)
+        }
+    }
+
+    private func workerLoop() {
+        _ = dpt_omp_set_one_thread()
+        var seen = 0
+        while true {
+            pthread_mutex_lock(mutex)
+            while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
+            if shuttingDown {
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            seen = generation
+            let body = task
+            let count = taskCount
+            pthread_mutex_unlock(mutex)
+
+            if let body { runTasks(body, count: count) }
+
+            pthread_mutex_lock(mutex)
+            finishedWorkers += 1
+            if finishedWorkers == threadCount - 1 { pthread_cond_signal(done) }
+            pthread_mutex_unlock(mutex)
+        }
+    }
+}
