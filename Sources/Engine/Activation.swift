@@ -1,0 +1,154 @@
+// Activation functions and their derivatives, as fused elementwise kernels.
+//
+// Forward (per row i of a micro-batch, column j):  z[i,j] += b[j];  a[i,j] = f(z[i,j])
+// Backward:                                        dz[i,j] = da[i,j] · f'(z[i,j])
+// Derivatives at the kinks follow PyTorch (ReLU'(0) = 0, LeakyReLU'(0) = slope).
+// GELU is the exact erf form; softplus is evaluated as max(x,0) + log1p(exp(-|x|)).
+//
+// Legend: m = rows of the micro-batch, n = width of the layer.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An elementwise nonlinearity of a hidden or output layer.
+public enum Activation: Codable, Sendable, Equatable, Hashable {
+    case identity
+    case sigmoid
+    case tanh
+    case relu
+    /// max(x, 0) + slope · min(x, 0).
+    case leakyReLU(slope: Float)
+    /// Like LeakyReLU with one learnable slope per neuron, starting at `initialSlope`.
+    case prelu(initialSlope: Float)
+    /// x for x > 0, alpha · (exp(x) − 1) otherwise.
+    case elu(alpha: Float)
+    case softplus
+    case gelu
+    case silu
+
+    /// Whether the layer carries one learnable parameter per neuron (PReLU).
+    public var hasPerNeuronParameter: Bool {
+        if case .prelu = self { return true }
+        return false
+    }
+
+    /// The value at one point (scalar reference; kernels below are the fast path).
+    @inline(__always)
+    public func value(_ x: Float, slope: Float = 0) -> Float {
+        switch self {
+        case .identity: return x
+        case .sigmoid: return Activation.logistic(x)
+        case .tanh: return Glibc_tanh(x)
+        case .relu: return x > 0 ? x : 0
+        case .leakyReLU(let s): return x > 0 ? x : s * x
+        case .prelu: return x > 0 ? x : slope * x
+        case .elu(let alpha): return x > 0 ? x : alpha * expm1f(x)
+        case .softplus: return max(x, 0) + log1pf(expf(-abs(x)))
+        case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .silu: return x * Activation.logistic(x)
+        }
+    }
+
+    /// The derivative f'(x), given x and a = f(x).
+    @inline(__always)
+    public func derivative(_ x: Float, output a: Float, slope: Float = 0) -> Float {
+        switch self {
+        case .identity: return 1
+        case .sigmoid: return a * (1 - a)
+        case .tanh: return 1 - a * a
+        case .relu: return x > 0 ? 1 : 0
+        case .leakyReLU(let s): return x > 0 ? 1 : s
+        case .prelu: return x > 0 ? 1 : slope
+        case .elu(let alpha): return x > 0 ? 1 : a + alpha
+        case .softplus: return Activation.logistic(x)
+        case .gelu:
+            let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
+            let pdf = expf(-0.5 * x * x) * 0.39894228040143268
+            return cdf + x * pdf
+        case .silu:
+            let s = Activation.logistic(x)
+            return s * (1 + x * (1 - s))
+        }
+    }
+
+    /// The logistic function, stable for large |x|.
+    @inline(__always)
+    public static func logistic(_ x: Float) -> Float {
+        if x >= 0 { return 1 / (1 + expf(-x)) }
+        let e = expf(x)
+        return e / (1 + e)
+    }
+}
+
+@inline(__always) private func Glibc_tanh(_ x: Float) -> Float { tanhf(x) }
+
+/// Rows per elementwise task: about 16 Ki elements, at least one row.
+@inline(__always)
+func rowsPerTask(columns: Int) -> Int { max(1, 16_384 / max(columns, 1)) }
+
+extension Activation {
+    /// z += bias (per column), then a = f(z). z and a are (m, n); bias and slopes are (n).
+    public func forward(
+        preActivation z: Matrix, bias: UnsafePointer<Float>, output a: Matrix,
+        slopes: UnsafePointer<Float>?, pool: ThreadPool
+    ) {
+        let n = z.columns
+        let grain = rowsPerTask(columns: n)
+        let activation = self
+        pool.parallelRanges(z.rows, grain: grain) { rows in
+            for i in rows {
+                let zi = z.pointer + i * z.rowStride
+                let ai = a.pointer + i * a.rowStride
+                for j in 0..<n { zi[j] += bias[j] }
+                switch activation {
+                case .identity:
+                    ai.update(from: zi, count: n)
+                case .relu:
+                    for j in 0..<n { ai[j] = max(zi[j], 0) }
+                default:
+                    if let slopes {
+                        for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
+                    } else {
+                        for j in 0..<n { ai[j] = activation.value(zi[j]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluation-only forward: z += bias, then z = f(z) in place.
+    public func forwardInPlace(_ z: Matrix, bias: UnsafePointer<Float>, slopes: UnsafePointer<Float>?, pool: ThreadPool) {
+        forward(preActivation: z, bias: bias, output: z, slopes: slopes, pool: pool)
+    }
+
+    /// dz = da · f'(z), in place over `gradient` (m, n), given z and a = f(z).
+    public func backward(
+        gradient: Matrix, preActivation z: Matrix, output a: Matrix,
+        slopes: UnsafePointer<Float>?, pool: ThreadPool
+    ) {
+        if self == .identity { return }
+        let n = z.columns
+        let grain = rowsPerTask(columns: n)
+        let activation = self
+        pool.parallelRanges(z.rows, grain: grain) { rows in
+            for i in rows {
+                let gi = gradient.pointer + i * gradient.rowStride
+                let zi = z.pointer + i * z.rowStride
+                let ai = a.pointer + i * a.rowStride
+                switch activation {
+                case .relu:
+                    for j in 0..<n where zi[j] <= 0 { gi[j] = 0 }
+                default:
+                    if let slopes {
+                        for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
+                    } else {
+                        for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+// Column sums of a micro-batch matrix: the bias gradient db[j] = Σ_i dz[i,j]
+// and the PReLU slope gradient dα[j] = Σ_{i: z[i,j] ≤ 0} z[i,j]·da[i,j].
+//
+// Rows are added in index order for every column, and threads take fixed
+// column ranges, so the result does not depend on the thread count.
+
+/// Columns per task for column-wise passes.
+public let columnsPerTask = 256
+
+public enum ColumnSums {
+    /// out[j] = Σ_i x[i,j]; x is (m, n), out is (n).
+    public static func sum(_ x: Matrix, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let m = x.rows
+        pool.parallelRanges(x.columns, grain: columnsPerTask) { columns in
+            for j in columns { out[j] = 0 }
+            for i in 0..<m {
+                let xi = x.pointer + i * x.rowStride
+                for j in columns { out[j] += xi[j] }
+            }
+        }
+    }
+
+    /// out[j] = Σ_i [z[i,j] ≤ 0] · z[i,j] · g[i,j], the PReLU slope gradient,
+    /// where g is the gradient with respect to the layer's output a.
+    public static func preluSlopeGradient(
+        outputGradient g: Matrix, preActivation z: Matrix,
+        into out: UnsafeMutablePointer<Float>, pool: ThreadPool
+    ) {
+        let m = z.rows
+        pool.parallelRanges(z.columns, grain: columnsPerTask) { columns in
+            for j in columns { out[j] = 0 }
+            for i in 0..<m {
+                let zi = z.pointer + i * z.rowStride
+                let gi = g.pointer + i * g.rowStride
+                for j in columns where zi[j] <= 0 { out[j] += zi[j] * gi[j] }
+            }
+        }
+    }
+}

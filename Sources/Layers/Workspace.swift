@@ -1,0 +1,36 @@
+// Workspace: the activations and gradient scratch of one micro-batch, planned
+// once per (network, rows) so that no step allocates.
+
+import Engine
+
+/// Buffers for forward and backward passes over at most `rows` rows.
+public final class Workspace {
+    /// Largest micro-batch the workspace holds.
+    public let rows: Int
+    /// Z_l per layer, (rows, n_l).
+    public let preActivation: [Matrix]
+    /// A_l per layer, (rows, n_l).
+    public let activation: [Matrix]
+    /// Two ping-pong buffers (rows, max width) for dA in backward and for inference.
+    public let gradient: [Matrix]
+    /// Scratch of max-width floats for column sums that are added to a gradient.
+    public let columnScratch: FloatBuffer
+    private let storage: [FloatBuffer]
+
+    public init(network: Network, rows: Int) {
+        precondition(rows > 0, "workspace needs at least one row")
+        self.rows = rows
+        var storage: [FloatBuffer] = []
+        func matrix(_ columns: Int) -> Matrix {
+            let buffer = FloatBuffer(count: rows * columns)
+            storage.append(buffer)
+            return Matrix(buffer, rows: rows, columns: columns)
+        }
+        preActivation = network.spec.layers.map { matrix($0.width) }
+        activation = network.spec.layers.map { matrix($0.width) }
+        let widest = network.maximumWidth
+        gradient = [matrix(widest), matrix(widest)]
+        columnScratch = FloatBuffer(count: widest)
+        self.storage = storage
+    }
+}
