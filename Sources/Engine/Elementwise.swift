@@ -1,0 +1,31 @@
+// Whole-buffer elementwise passes over fixed ranges (thread-count independent).
+
+public enum Elementwise {
+    /// Elements per task of a whole-arena pass.
+    public static let grain = 16_384
+
+    /// target[i] += source[i] for every element; both buffers have the same count.
+    public static func add(_ source: FloatBuffer, into target: FloatBuffer, pool: ThreadPool) {
+        precondition(source.count == target.count, "add: \(source.count) elements into \(target.count)")
+        let s = source.pointer
+        let t = target.pointer
+        pool.parallelRanges(source.count, grain: grain) { range in
+            for i in range { t[i] += s[i] }
+        }
+    }
+
+    /// Whether every element is finite (no NaN or ±Inf).
+    public static func allFinite(_ buffer: UnsafeBufferPointer<Float>) -> Bool {
+        var bad = false
+        for value in buffer where !value.isFinite { bad = true }
+        return !bad
+    }
+}
+
+/// Sum of `count` floats in index order, in Double.
+@inline(__always)
+public func orderedSum(_ values: UnsafePointer<Float>, count: Int) -> Double {
+    var total = 0.0
+    for i in 0..<count { total += Double(values[i]) }
+    return total
+}

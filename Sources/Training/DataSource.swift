@@ -1,0 +1,69 @@
+// DataSource: turns `--dataset` into training and test splits.
+//
+//   fashion-mnist   Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
+//   xor             the four XOR rows (train = test)
+//   DIRECTORY       IDX files named like Fashion-MNIST's ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])
+//   FILE.csv        a CSV with a header; the test split is --test-data, or the same file
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Datasets
+import Engine
+
+public enum DataSource {
+    /// Loads the training and test splits named by `dataset`.
+    public static func load(
+        _ dataset: String, testData: String? = nil, trainLimit: Int? = nil, testLimit: Int? = nil
+    ) throws(TrainingError) -> (train: Dataset, test: Dataset) {
+        var (train, test): (Dataset, Dataset)
+        do {
+            switch dataset {
+            case "fashion-mnist":
+                (train, test) = try FashionMNIST.load()
+            case "xor":
+                let xor = xorDataset()
+                (train, test) = (xor, xor)
+            default:
+                if dataset.lowercased().hasSuffix(".csv") || dataset.lowercased().hasSuffix(".csv.gz") {
+                    train = try CSVDataset.load(path: dataset)
+                    test = try testData.map { path throws(DatasetError) in try CSVDataset.load(path: path) } ?? train
+                } else if isDirectory(dataset) {
+                    (train, test) = try FashionMNIST.load(directory: dataset)
+                } else {
+                    throw TrainingError.dataset(
+                        "--dataset '\(dataset)': no such file or directory; use fashion-mnist, xor, a directory of IDX files or a .csv file")
+                }
+            }
+        } catch let error as DatasetError {
+            throw .dataset(error.description)
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw .dataset("\(error)")
+        }
+        if let limit = trainLimit {
+            guard limit > 0 else { throw .invalidOption("--train-limit must be positive, got \(limit)") }
+            if limit < train.rowCount { train = train.subset(rows: 0..<limit) }
+        }
+        if let limit = testLimit {
+            guard limit > 0 else { throw .invalidOption("--test-limit must be positive, got \(limit)") }
+            if limit < test.rowCount { test = test.subset(rows: 0..<limit) }
+        }
+        return (train, test)
+    }
+
+    /// The XOR truth table: inputs (0,0), (0,1), (1,0), (1,1) → 0, 1, 1, 0.
+    public static func xorDataset() -> Dataset {
+        Dataset(
+            name: "xor", featureCount: 2, features: FloatBuffer([0, 0, 0, 1, 1, 0, 1, 1]),
+            targets: .classes(labels: [0, 1, 1, 0], classCount: 2))
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+    }
+}

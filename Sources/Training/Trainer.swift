@@ -1,0 +1,190 @@
+// Trainer: data-parallel mini-batch training of one network.
+//
+// Each step takes global batch t = rows [tB, (t+1)B) of the epoch's
+// permutation (a pure function of seed and epoch). Micro-batch g is rows
+// [gm, (g+1)m) of it; rank r computes micro-batches [r·G/P, (r+1)·G/P), one
+// after another. The micro-batch gradients are summed as a balanced binary
+// tree over g (recursive bisection of [0, G)); a rank's micro-batches form a
+// subtree, and the deterministic allreduce combines the ranks' subtrees in
+// the same tree, so the summed gradient — and every weight after every step —
+// has the same bits for any thread count and any power-of-two world size
+// dividing G (DESIGN.md 2, 3). Every rank then applies the same update.
+//
+// Legend: B = global batch, m = micro-batch, G = B/m, P = world size, r = rank.
+
+import Collective
+import Datasets
+import Engine
+import Layers
+import Optimizers
+
+/// Metrics of one epoch, as seen by rank 0.
+public struct EpochReport: Sendable {
+    public let epoch: Int
+    public let epochs: Int
+    /// Mean training loss over the epoch's steps.
+    public let trainLoss: Double
+    /// Training accuracy over the epoch's steps, for classification losses.
+    public let trainAccuracy: Double?
+    /// Loss over the whole test split.
+    public let testLoss: Double
+    /// Accuracy over the whole test split, for classification losses.
+    public let testAccuracy: Double?
+    /// Training samples per second (steps only, evaluation excluded).
+    public let samplesPerSecond: Double
+    /// Learning rate used in the epoch.
+    public let learningRate: Float
+}
+
+/// What a finished run reports.
+public struct TrainingSummary: Sendable {
+    public let final: EpochReport
+    /// SHA-256 of the final parameter bytes: the run's reproducibility fingerprint.
+    public let fingerprint: String
+    /// Optimizer steps taken.
+    public let steps: Int
+}
+
+public final class Trainer {
+    public let config: TrainingConfig
+    public let network: Network
+    /// The flat parameter arena.
+    public let parameters: FloatBuffer
+    let optimizer: any Optimizer
+    let communicator: any Communicator
+    let pool: ThreadPool
+    let train: Dataset
+    let test: Dataset
+    let trainTargets: TargetTable
+    let testTargets: TargetTable
+
+    /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
+    let gradientSlots: [FloatBuffer]
+    let workspace: Workspace
+    let evaluationWorkspace: Workspace
+    let input: FloatBuffer         // (m, n_0)
+    let outputGradient: FloatBuffer  // (m, k)
+    let batchTargets: FloatBuffer    // (m, k) values of the micro-batch
+    let labelScratch: UnsafeMutablePointer<Int32>  // (max(m, evaluation rows)) labels of a chunk
+    let rowLoss: FloatBuffer
+    let rowCorrect: FloatBuffer
+    let order: UnsafeMutableBufferPointer<Int32>  // the epoch's permutation (N)
+
+    // Running sums of the current epoch (local to the rank).
+    var epochLoss = 0.0
+    var epochCorrect = 0.0
+    var stepIndex = 0
+
+    public init(
+        config: TrainingConfig, train: Dataset, test: Dataset,
+        communicator: any Communicator, pool: ThreadPool
+    ) throws(TrainingError) {
+        try config.validate(worldSize: communicator.size)
+        let spec = config.model
+        for (split, data) in [("training", train), ("test", test)] where data.featureCount != spec.inputWidth {
+            throw .dataMismatch(
+                "model spec '\(spec)' takes \(spec.inputWidth) inputs but the \(split) data \(data.name) has \(data.featureCount) features per row")
+        }
+        if train.rowCount < config.globalBatchSize {
+            throw .invalidOption(
+                "--batch-size \(config.globalBatchSize) is larger than the \(train.rowCount) training rows of \(train.name)")
+        }
+        self.config = config
+        self.train = train
+        self.test = test
+        self.communicator = communicator
+        self.pool = pool
+        self.trainTargets = try TargetTable.prepare(train, loss: config.loss, outputs: spec.outputWidth)
+        self.testTargets = try TargetTable.prepare(test, loss: config.loss, outputs: spec.outputWidth)
+
+        network = Network(spec)
+        parameters = FloatBuffer(count: network.parameterCount)
+        network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
+        optimizer = makeOptimizer(config.optimizer, parameterCount: network.parameterCount)
+
+        let m = config.microBatchSize
+        let localMicroBatches = config.microBatchCount / communicator.size
+        let levels = Trainer.treeDepth(localMicroBatches) + 1
+        gradientSlots = (0..<levels).map { _ in FloatBuffer(count: network.parameterCount) }
+        workspace = Workspace(network: network, rows: m)
+        evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
+        input = FloatBuffer(count: m * spec.inputWidth)
+        outputGradient = FloatBuffer(count: m * spec.outputWidth)
+        batchTargets = FloatBuffer(count: m * spec.outputWidth)
+        let rows = max(m, config.evaluationBatchSize)
+        labelScratch = .allocate(capacity: rows)
+        labelScratch.initialize(repeating: 0, count: rows)
+        rowLoss = FloatBuffer(count: rows)
+        rowCorrect = FloatBuffer(count: rows)
+        order = .allocate(capacity: train.rowCount)
+        order.initialize(repeating: 0)
+    }
+
+    deinit {
+        labelScratch.deallocate()
+        order.deallocate()
+    }
+
+    /// Levels below the root of the bisection tree over `leaves` leaves.
+    static func treeDepth(_ leaves: Int) -> Int {
+        leaves <= 1 ? 0 : 1 + treeDepth(leaves - leaves / 2)
+    }
+
+    /// Steps in one epoch (the last partial batch is dropped).
+    public var stepsPerEpoch: Int { train.rowCount / config.globalBatchSize }
+
+    /// Trains for `config.epochs` epochs, calling `onEpoch` on rank 0 after each.
+    public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
+        var last: EpochReport?
+        let rng = CounterRNG(seed: config.seed)
+        for epoch in 0..<config.epochs {
+            rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
+            epochLoss = 0
+            epochCorrect = 0
+            let start = ContinuousClock.now
+            for batch in 0..<stepsPerEpoch {
+                try step(batch: batch)
+            }
+            let seconds = (ContinuousClock.now - start).seconds
+            var sums = [epochLoss, epochCorrect]
+            try reduce(&sums)
+            let trainRows = Double(stepsPerEpoch * config.globalBatchSize)
+            let (testLoss, testAccuracy) = evaluate(test, targets: testTargets)
+            let report = EpochReport(
+                epoch: epoch + 1, epochs: config.epochs,
+                trainLoss: sums[0] / trainRows,
+                trainAccuracy: config.loss.hasAccuracy ? sums[1] / trainRows : nil,
+                testLoss: testLoss, testAccuracy: testAccuracy,
+                samplesPerSecond: trainRows / max(seconds, 1e-9),
+                learningRate: config.learningRate)
+            if communicator.rank == 0 { onEpoch(report) }
+            last = report
+        }
+        guard let final = last else { throw .invalidOption("--epochs must be positive, got \(config.epochs)") }
+        return TrainingSummary(final: final, fingerprint: fingerprint(), steps: stepIndex)
+    }
+
+    /// SHA-256 of the parameter arena's bytes.
+    public func fingerprint() -> String {
+        parameters.withUnsafeBytes { SHA256.hex($0) }
+    }
+
+    private func reduce(_ values: inout [Double]) throws(TrainingError) {
+        if communicator.size == 1 { return }
+        do {
+            try values.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
+                try communicator.allreduceSum(buffer)
+            }
+        } catch {
+            throw .communication(error.description)
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) * 1e-18
+    }
+}

@@ -1,0 +1,118 @@
+// TrainingConfig: everything that determines a run's result, as plain data.
+// Two runs with equal configs (and the same data) produce the same weights,
+// bit for bit, whatever the thread count (DESIGN.md 3).
+
+import Engine
+import Layers
+import Optimizers
+
+/// The settings of one training run.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    /// The network.
+    public var model: ModelSpec
+    /// The loss; defaults to the head's natural loss.
+    public var loss: Loss
+    /// Passes over the training set.
+    public var epochs: Int
+    /// Rows per optimizer step over all ranks (B).
+    public var globalBatchSize: Int
+    /// Rows per GEMM call (m); B must be a multiple of it.
+    public var microBatchSize: Int
+    /// The update rule.
+    public var optimizer: OptimizerConfig
+    /// Step size.
+    public var learningRate: Float
+    /// Seed of every random draw (initialisation, shuffles).
+    public var seed: UInt64
+    /// Weight initialiser for every layer; nil picks He or Xavier per activation.
+    public var initializer: Initializer?
+    /// Rows per evaluation call; fixed so that metrics do not depend on threads.
+    public var evaluationBatchSize: Int
+
+    public init(
+        model: ModelSpec, loss: Loss? = nil, epochs: Int, globalBatchSize: Int, microBatchSize: Int? = nil,
+        optimizer: OptimizerConfig, learningRate: Float, seed: UInt64, initializer: Initializer? = nil,
+        evaluationBatchSize: Int = 500
+    ) {
+        self.model = model
+        self.loss = loss ?? model.head.defaultLoss
+        self.epochs = epochs
+        self.globalBatchSize = globalBatchSize
+        self.microBatchSize = microBatchSize ?? globalBatchSize
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.seed = seed
+        self.initializer = initializer
+        self.evaluationBatchSize = evaluationBatchSize
+    }
+
+    /// Micro-batches per global batch (G = B / m).
+    public var microBatchCount: Int { globalBatchSize / microBatchSize }
+
+    /// Checks the numbers a user can get wrong; `worldSize` is the number of ranks.
+    public func validate(worldSize: Int = 1) throws(TrainingError) {
+        if epochs <= 0 { throw .invalidOption("--epochs must be positive, got \(epochs)") }
+        if globalBatchSize <= 0 { throw .invalidOption("--batch-size must be positive, got \(globalBatchSize)") }
+        if microBatchSize <= 0 { throw .invalidOption("--micro-batch must be positive, got \(microBatchSize)") }
+        if globalBatchSize % microBatchSize != 0 {
+            throw .invalidOption(
+                "--batch-size \(globalBatchSize) is not a multiple of --micro-batch \(microBatchSize)")
+        }
+        if !(learningRate > 0) || !learningRate.isFinite {
+            throw .invalidOption("--lr must be a positive number, got \(learningRate)")
+        }
+        if evaluationBatchSize <= 0 {
+            throw .invalidOption("evaluation batch size must be positive, got \(evaluationBatchSize)")
+        }
+        if !model.head.accepts(loss) {
+            let valid = Loss.allNames.filter { name in Loss(name: name).map(model.head.accepts) ?? false }
+            throw .invalidOption(
+                "loss '\(loss.name)' does not fit the \(model.head.rawValue) output; use \(valid.joined(separator: " or "))")
+        }
+        let g = microBatchCount
+        if g % worldSize != 0 || worldSize & (worldSize - 1) != 0 {
+            let valid = (0...g.trailingZeroBitCount).map { 1 << $0 }.filter { g % $0 == 0 }
+            throw .invalidOption(
+                "world size \(worldSize) does not divide the \(g) micro-batches of a global batch "
+                    + "(batch \(globalBatchSize) / micro-batch \(microBatchSize)); valid world sizes: "
+                    + valid.map(String.init).joined(separator: ", "))
+        }
+        do { try optimizer.validate() } catch { throw .invalidOption(error.description) }
+    }
+}
+
+extension Loss {
+    /// Names accepted by `--loss`.
+    public static let allNames = [
+        "cross-entropy", "bce", "mse", "mae", "huber", "smooth-l1", "hinge", "multiclass-hinge",
+    ]
+
+    /// The loss a name stands for: one of `allNames`, `huber(δ)` or `smooth-l1(β)`.
+    public init?(name text: String) {
+        let name = text.lowercased()
+        func parameter(_ prefix: String) -> Float? {
+            guard name.hasPrefix(prefix + "("), name.hasSuffix(")") else { return nil }
+            let inside = name.dropFirst(prefix.count + 1).dropLast()
+            guard let value = Float(inside), value > 0, value.isFinite else { return nil }
+            return value
+        }
+        switch name {
+        case "cross-entropy", "ce", "crossentropy": self = .crossEntropy
+        case "bce", "binary-cross-entropy": self = .binaryCrossEntropy
+        case "mse": self = .meanSquaredError
+        case "mae": self = .meanAbsoluteError
+        case "huber": self = .huber(delta: 1)
+        case "smooth-l1": self = .smoothL1(beta: 1)
+        case "hinge": self = .hinge
+        case "multiclass-hinge": self = .multiclassHinge
+        default:
+            if let delta = parameter("huber") {
+                self = .huber(delta: delta)
+            } else if let beta = parameter("smooth-l1") {
+                self = .smoothL1(beta: beta)
+            } else {
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+// Errors a user can cause while setting up or running training. Each renders
+// as one line that names the option, file or value at fault.
+
+import Datasets
+
+/// A failure of a training run that the user can fix.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// An option or config value is out of range or inconsistent.
+    case invalidOption(String)
+    /// The data does not fit the model or the loss.
+    case dataMismatch(String)
+    /// Reading a dataset failed.
+    case dataset(String)
+    /// A collective operation failed.
+    case communication(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let message), .dataMismatch(let message), .dataset(let message),
+             .communication(let message):
+            return message
+        }
+    }
+}
