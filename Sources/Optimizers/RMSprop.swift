@@ -1,0 +1,68 @@
+// RMSprop: gradient scaled by a running root mean square, optionally with momentum.
+//
+// torch.optim.RMSprop, uncentred (https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html;
+// Hinton, Lecture 6e):
+//   v ← α·v + (1−α)·g²
+//   no momentum:  p ← p − lr·g / (√v + ε)
+//   momentum μ:   b ← μ·b + g / (√v + ε);  p ← p − lr·b
+
+import Engine
+
+/// RMSprop over a flat arena. State: `[v]`, or `[v, momentum buffer]` when `momentum > 0`.
+public final class RMSprop: Optimizer {
+    /// Number of floats in the arena.
+    public let parameterCount: Int
+    /// Smoothing constant α of the squared-gradient average.
+    public let alpha: Float
+    /// ε added to the denominator.
+    public let epsilon: Float
+    /// Momentum coefficient μ; 0 turns momentum off.
+    public let momentum: Float
+    /// `[v]` or `[v, momentum buffer]`, each (N).
+    public let state: [FloatBuffer]
+    /// Updates applied so far.
+    public var stepCount = 0
+
+    /// RMSprop for `parameterCount` floats.
+    public init(parameterCount: Int, alpha: Float = 0.99, epsilon: Float = 1e-8, momentum: Float = 0) {
+        precondition(alpha >= 0 && alpha < 1, "RMSprop alpha must be in [0, 1), got \(alpha)")
+        precondition(epsilon >= 0 && epsilon.isFinite, "RMSprop epsilon must be finite and >= 0, got \(epsilon)")
+        precondition(momentum >= 0 && momentum.isFinite, "RMSprop momentum must be finite and >= 0, got \(momentum)")
+        self.parameterCount = parameterCount
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.state = (0..<(momentum > 0 ? 2 : 1)).map { _ in FloatBuffer(count: parameterCount) }
+    }
+
+    /// One RMSprop step; see the file header.
+    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
+        checkUpdateArguments(
+            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
+            learningRate: learningRate)
+        // Legend: p parameters (N), g gradients (N), v squared-gradient average (N),
+        // b momentum buffer (N); lr, a = α, eps = ε, mu = μ.
+        let p = parameters.pointer
+        let g = gradients.pointer
+        let v = state[0].pointer
+        let lr = learningRate, a = alpha, oneMinusA = 1 - alpha, eps = epsilon, mu = momentum
+        if state.count == 2 {
+            let b = state[1].pointer
+            pool.parallelRanges(parameterCount) { range in
+                for i in range {
+                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
+                    b[i] = mu * b[i] + g[i] / (v[i].squareRoot() + eps)
+                    p[i] -= lr * b[i]
+                }
+            }
+        } else {
+            pool.parallelRanges(parameterCount) { range in
+                for i in range {
+                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
+                    p[i] -= lr * (g[i] / (v[i].squareRoot() + eps))
+                }
+            }
+        }
+        stepCount += 1
+    }
+}
