@@ -12,7 +12,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case missingFile(path: String)
     /// The file exists but could not be opened or read; `reason` is the system's explanation.
     case unreadable(path: String, reason: String)
-    /// The file has zero bytes.
+    /// The file has no bytes, or (for text) only blank lines.
     case emptyFile(path: String)
     /// The file (or the CSV header) is fine but holds no data rows.
     case noDataRows(path: String)
@@ -56,7 +56,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let path, let reason):
             return "\(path): cannot read the file (\(reason)); check the path and its permissions"
         case .emptyFile(let path):
-            return "\(path): the file is empty (0 bytes); point to the right file or recreate it"
+            return "\(path): the file is empty; point to the right file or recreate it"
         case .noDataRows(let path):
             return "\(path): the file holds no data rows; a dataset needs at least one row"
         case .noFeatures(let path):

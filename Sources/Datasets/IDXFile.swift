@@ -10,11 +10,17 @@ import Engine
 
 /// The element type code of an IDX file (third byte of the magic number).
 public enum IDXDataType: UInt8, Sendable, CaseIterable {
+    /// Unsigned 8-bit integers (Fashion-MNIST's pixels and labels).
     case unsignedByte = 0x08
+    /// Signed 8-bit integers.
     case signedByte = 0x09
+    /// Signed 16-bit big-endian integers.
     case short = 0x0B
+    /// Signed 32-bit big-endian integers.
     case int = 0x0C
+    /// 32-bit big-endian IEEE 754 floats.
     case float = 0x0D
+    /// 64-bit big-endian IEEE 754 floats (converted to the nearest Float when read).
     case double = 0x0E
 
     /// Bytes per element.
