@@ -100,6 +100,18 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs tasks of the current call. The closure reference is dropped when
+    /// this returns, before the worker reports itself finished, so the
+    /// caller's `withoutActuallyEscaping` sees it unescaped.
+    @inline(never)
+    private func runCurrentTask() {
+        pthread_mutex_lock(mutex)
+        let body = task
+        let count = taskCount
+        pthread_mutex_unlock(mutex)
+        if let body { runTasks(body, count: count) }
+    }
+
     private func workerLoop() {
         _ = dpt_omp_set_one_thread()
         var seen = 0
@@ -111,11 +123,9 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             seen = generation
-            let body = task
-            let count = taskCount
             pthread_mutex_unlock(mutex)
 
-            if let body { runTasks(body, count: count) }
+            runCurrentTask()
 
             pthread_mutex_lock(mutex)
             finishedWorkers += 1

@@ -2,6 +2,7 @@
 // tree, reduced across ranks, then the synchronized update.
 
 import Collective
+import Datasets
 import Engine
 import Layers
 

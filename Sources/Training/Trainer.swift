@@ -97,15 +97,17 @@ public final class Trainer {
         self.trainTargets = try TargetTable.prepare(train, loss: config.loss, outputs: spec.outputWidth)
         self.testTargets = try TargetTable.prepare(test, loss: config.loss, outputs: spec.outputWidth)
 
-        network = Network(spec)
-        parameters = FloatBuffer(count: network.parameterCount)
+        let network = Network(spec)
+        let count = network.parameterCount
+        self.network = network
+        parameters = FloatBuffer(count: count)
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
-        optimizer = makeOptimizer(config.optimizer, parameterCount: network.parameterCount)
+        optimizer = makeOptimizer(config.optimizer, parameterCount: count)
 
         let m = config.microBatchSize
         let localMicroBatches = config.microBatchCount / communicator.size
         let levels = Trainer.treeDepth(localMicroBatches) + 1
-        gradientSlots = (0..<levels).map { _ in FloatBuffer(count: network.parameterCount) }
+        gradientSlots = (0..<levels).map { _ in FloatBuffer(count: count) }
         workspace = Workspace(network: network, rows: m)
         evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
         input = FloatBuffer(count: m * spec.inputWidth)

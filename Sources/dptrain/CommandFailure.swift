@@ -56,11 +56,18 @@ enum CommandFailure: Error {
     }
 
     func report() {
-        fputs("dptrain: error: \(message)\n", stderr)
+        writeStandardError("dptrain: error: \(message)\n")
     }
 
     func exit() -> Never {
         report()
         Glibc.exit(exitCode)
     }
+}
+
+/// Writes `text` to file descriptor 2 unbuffered.
+func writeStandardError(_ text: String) {
+    fflush(nil)
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }

@@ -199,4 +199,4 @@ func fixed(_ value: Double, _ digits: Int) -> String {
 
 func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + "%" }
 
-func flush() { fflush(stdout) }
+func flush() { fflush(nil) }
