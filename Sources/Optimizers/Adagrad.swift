@@ -47,7 +47,7 @@ public final class Adagrad: Optimizer {
         pool.parallelRanges(parameterCount) { range in
             for i in range {
                 s[i] += g[i] * g[i]
-                p[i] -= lr * (g[i] / (s[i].squareRoot() + eps))
+                p[i] -= lr * (g[i] / (nonNegativeSquareRoot(s[i]) + eps))
             }
         }
         stepCount += 1

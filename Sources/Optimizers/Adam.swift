@@ -82,7 +82,7 @@ public final class Adam: Optimizer {
                     m[i] = b1 * m[i] + oneMinusB1 * g[i]
                     v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
                     vmax[i] = max(vmax[i], v[i])
-                    p[i] -= stepSize * (m[i] / (vmax[i].squareRoot() / sqrtCorrection2 + eps))
+                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(vmax[i]) / sqrtCorrection2 + eps))
                 }
             }
         } else {
@@ -91,7 +91,7 @@ public final class Adam: Optimizer {
                     p[i] *= decay
                     m[i] = b1 * m[i] + oneMinusB1 * g[i]
                     v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
-                    p[i] -= stepSize * (m[i] / (v[i].squareRoot() / sqrtCorrection2 + eps))
+                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(v[i]) / sqrtCorrection2 + eps))
                 }
             }
         }

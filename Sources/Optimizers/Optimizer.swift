@@ -60,3 +60,13 @@ func checkUpdateArguments(
         learningRate >= 0 && learningRate.isFinite,
         "learning rate must be finite and >= 0, got \(learningRate)")
 }
+
+/// √x for the non-negative moments and sums of the optimizers, in a form loops vectorise.
+///
+/// On Linux `Float.squareRoot()` keeps C's errno rule: a branch calls libm's `sqrtf` for
+/// negative input, and that call stops LLVM from vectorising the loop. An absolute value is
+/// never negative, so the branch folds away; for x ≥ 0 (or NaN) it changes no bit.
+@inline(__always)
+func nonNegativeSquareRoot(_ x: Float) -> Float {
+    abs(x).squareRoot()
+}

@@ -51,7 +51,7 @@ public final class RMSprop: Optimizer {
             pool.parallelRanges(parameterCount) { range in
                 for i in range {
                     v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
-                    b[i] = mu * b[i] + g[i] / (v[i].squareRoot() + eps)
+                    b[i] = mu * b[i] + g[i] / (nonNegativeSquareRoot(v[i]) + eps)
                     p[i] -= lr * b[i]
                 }
             }
@@ -59,7 +59,7 @@ public final class RMSprop: Optimizer {
             pool.parallelRanges(parameterCount) { range in
                 for i in range {
                     v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
-                    p[i] -= lr * (g[i] / (v[i].squareRoot() + eps))
+                    p[i] -= lr * (g[i] / (nonNegativeSquareRoot(v[i]) + eps))
                 }
             }
         }
