@@ -33,12 +33,15 @@ public enum DataSource {
                 } else if isDirectory(dataset) {
                     (train, test) = try FashionMNIST.load(directory: dataset)
                 } else {
-                    throw TrainingError.dataset(
+                    throw TrainingError.missingData(
                         "--dataset '\(dataset)': no such file or directory; use fashion-mnist, xor, a directory of IDX files or a .csv file")
                 }
             }
         } catch let error as DatasetError {
-            throw .dataset(error.description)
+            switch error {
+            case .missingFile, .missingFashionMNIST: throw .missingData(error.description)
+            default: throw .dataset(error.description)
+            }
         } catch let error as TrainingError {
             throw error
         } catch {

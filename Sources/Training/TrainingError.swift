@@ -9,14 +9,16 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     /// The data does not fit the model or the loss.
     case dataMismatch(String)
-    /// Reading a dataset failed.
+    /// A dataset file or directory does not exist.
+    case missingData(String)
+    /// A dataset file is malformed.
     case dataset(String)
     /// A collective operation failed.
     case communication(String)
 
     public var description: String {
         switch self {
-        case .invalidOption(let message), .dataMismatch(let message), .dataset(let message),
+        case .invalidOption(let message), .dataMismatch(let message), .missingData(let message), .dataset(let message),
              .communication(let message):
             return message
         }

@@ -29,8 +29,8 @@ enum CommandFailure: Error {
             switch error {
             case .invalidOption(let message): self = .usage(message)
             case .dataMismatch(let message): self = .data(message)
-            case .dataset(let message):
-                self = message.contains("no such file") ? .missingInput(message) : .data(message)
+            case .missingData(let message): self = .missingInput(message)
+            case .dataset(let message): self = .data(message)
             case .communication(let message): self = .communication(message)
             }
         case let error as CollectiveError:

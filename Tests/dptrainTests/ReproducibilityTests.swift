@@ -1,0 +1,49 @@
+// The bitwise reproducibility contract (DESIGN.md 3), end to end on the
+// release binary: the SHA-256 of the final weights does not depend on the
+// thread count or on the world size (with the same global batch and micro-batch).
+
+import Testing
+
+@Suite(.serialized)
+struct ReproducibilityTests {
+    /// A short Fashion-MNIST run: 20 steps of batch 128 on the first 2560 rows.
+    static let shortRun = [
+        "train", "--train-limit", "2560", "--test-limit", "500", "--epochs", "1", "--batch-size", "128", "--no-gemm-limit",
+    ]
+
+    @Test(arguments: [nil, 32] as [Int?])
+    func threadCountDoesNotChangeTheWeights(microBatch: Int?) throws {
+        let extra = microBatch.map { ["--micro-batch", "\($0)"] } ?? []
+        let one = try Binary.run(Self.shortRun + extra + ["--threads", "1"])
+        let two = try Binary.run(Self.shortRun + extra + ["--threads", "2"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(one.fingerprint != nil)
+        #expect(one.fingerprint == two.fingerprint)
+    }
+
+    @Test func microBatchSizeIsPartOfTheResult() throws {
+        let whole = try Binary.run(Self.shortRun)
+        let split = try Binary.run(Self.shortRun + ["--micro-batch", "32"])
+        #expect(whole.fingerprint != nil && split.fingerprint != nil)
+        #expect(whole.fingerprint != split.fingerprint)
+    }
+
+    /// 200 steps of batch 128, micro-batch 32: ranks 1, 2, 4 and 2 × 2 threads agree bit for bit.
+    @Test func worldSizeDoesNotChangeTheWeights() throws {
+        let run = [
+            "train", "--train-limit", "25600", "--test-limit", "500", "--epochs", "1", "--batch-size", "128",
+            "--micro-batch", "32", "--no-gemm-limit",
+        ]
+        let single = try Binary.run(run + ["--threads", "1"], ranks: 1)
+        #expect(single.status == 0, "\(single.stderr)")
+        let reference = try #require(single.fingerprint)
+        for (ranks, threads) in [(2, 1), (4, 1), (2, 2)] {
+            let result = try Binary.run(run + ["--threads", "\(threads)"], ranks: ranks)
+            #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
+            #expect(result.fingerprint == reference, "\(ranks) ranks × \(threads) threads")
+        }
+        let plain = try Binary.run(run + ["--threads", "1"])
+        #expect(plain.fingerprint == reference, "without mpiexec")
+    }
+}
