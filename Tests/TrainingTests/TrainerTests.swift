@@ -1,0 +1,152 @@
+// The trainer's contract without MPI: ranks on threads (the in-process
+// communicator) must give the same weights, bit for bit, as one process with
+// the same global batch and micro-batch, for world sizes 1, 2 and 4.
+
+import Collective
+import Datasets
+import Engine
+import Layers
+import Optimizers
+import Testing
+@testable import Training
+
+/// A small learnable problem: 96 rows of 6 features, label = argmax of a fixed linear map.
+func syntheticDataset(rows: Int = 96) -> Dataset {
+    let rng = CounterRNG(seed: 7)
+    let features = FloatBuffer(count: rows * 6)
+    var labels: [Int32] = []
+    for row in 0..<rows {
+        var scores: [Float] = [0, 0, 0]
+        for column in 0..<6 {
+            let x = rng.normal(.syntheticData, stream: 0, index: UInt64(row * 6 + column))
+            features[row * 6 + column] = x
+            scores[column % 3] += x * Float(column + 1)
+        }
+        labels.append(Int32(scores.indices.max { scores[$0] < scores[$1] } ?? 0))
+    }
+    return Dataset(name: "synthetic", featureCount: 6, features: features, targets: .classes(labels: labels, classCount: 3))
+}
+
+func smallConfig(microBatch: Int = 4, optimizer: OptimizerConfig = .adam()) throws -> TrainingConfig {
+    TrainingConfig(
+        model: try ModelSpec(parsing: "6-8:tanh-5:relu-3:softmax"), epochs: 2, globalBatchSize: 16,
+        microBatchSize: microBatch, optimizer: optimizer, learningRate: 0.01, seed: 3)
+}
+
+@Suite struct TrainerTests {
+    @Test(arguments: [1, 2, 4])
+    func worldSizeDoesNotChangeTheWeights(worldSize: Int) throws {
+        let reference = try Trainer(
+            config: smallConfig(), train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1)
+        ).run().fingerprint
+
+        let outcomes = InProcessCommunicatorGroup(size: worldSize).run { communicator in
+            let data = syntheticDataset()
+            let trainer = try Trainer(
+                config: try smallConfig(), train: data, test: data, communicator: communicator,
+                pool: ThreadPool(threadCount: 1))
+            return try trainer.run().fingerprint
+        }
+        for (rank, outcome) in outcomes.enumerated() {
+            #expect(try outcome.get() == reference, "rank \(rank) of \(worldSize)")
+        }
+    }
+
+    @Test func threadCountDoesNotChangeTheWeights() throws {
+        var fingerprints: [String] = []
+        for threads in [1, 2, 3] {
+            let trainer = try Trainer(
+                config: smallConfig(microBatch: 8, optimizer: .sgd(momentum: 0.9, nesterov: true)),
+                train: syntheticDataset(), test: syntheticDataset(),
+                communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: threads))
+            fingerprints.append(try trainer.run().fingerprint)
+        }
+        #expect(Set(fingerprints).count == 1)
+    }
+
+    @Test func trainingLowersTheLoss() throws {
+        var config = try smallConfig()
+        config.epochs = 30
+        let trainer = try Trainer(
+            config: config, train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1))
+        var losses: [Double] = []
+        _ = try trainer.run { losses.append($0.testLoss) }
+        #expect(losses.count == 30)
+        #expect(try #require(losses.last) < 0.5 * losses[0])
+        #expect(trainer.stepsPerEpoch == 6)
+    }
+
+    @Test(arguments: [(1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (8, 3)])
+    func gradientTreeDepthIsTheBisectionDepth(leaves: Int, depth: Int) {
+        #expect(Trainer.treeDepth(leaves) == depth)
+    }
+}
+
+@Suite struct TrainingConfigTests {
+    @Test func worldSizesMustBePowersOfTwoDividingTheMicroBatchCount() throws {
+        let config = try smallConfig(microBatch: 4)  // G = 4
+        try config.validate(worldSize: 4)
+        #expect(throws: TrainingError.invalidOption(
+            "world size 3 does not divide the 4 micro-batches of a global batch (batch 16 / micro-batch 4); valid world sizes: 1, 2, 4")
+        ) { try config.validate(worldSize: 3) }
+        #expect(throws: TrainingError.invalidOption(
+            "world size 8 does not divide the 4 micro-batches of a global batch (batch 16 / micro-batch 4); valid world sizes: 1, 2, 4")
+        ) { try config.validate(worldSize: 8) }
+    }
+
+    @Test func lossMustFitTheHead() throws {
+        var config = try smallConfig()
+        config.loss = .meanSquaredError
+        #expect(throws: TrainingError.invalidOption("loss 'mse' does not fit the softmax output; use cross-entropy")) {
+            try config.validate()
+        }
+    }
+
+    @Test func lossNamesRoundTrip() {
+        for name in Loss.allNames { #expect(Loss(name: name)?.name == name) }
+        #expect(Loss(name: "huber(2.5)") == .huber(delta: 2.5))
+        #expect(Loss(name: "smooth-l1(0.5)") == .smoothL1(beta: 0.5))
+        #expect(Loss(name: "huber(-1)") == nil)
+    }
+}
+
+@Suite struct TargetTableTests {
+    @Test func classLabelsBecomeOneHotForValueLosses() throws {
+        let data = Dataset(name: "d", featureCount: 1, features: FloatBuffer([0, 1, 2]),
+                           targets: .classes(labels: [2, 0, 1], classCount: 3))
+        guard case .values(let values, let width) = try TargetTable.prepare(data, loss: .meanSquaredError, outputs: 3) else {
+            Issue.record("expected values")
+            return
+        }
+        #expect(width == 3)
+        #expect(values.array == [0, 0, 1, 1, 0, 0, 0, 1, 0])
+    }
+
+    @Test func binaryLabelsFeedOneOutput() throws {
+        let data = Dataset(name: "d", featureCount: 1, features: FloatBuffer([0, 1]),
+                           targets: .classes(labels: [1, 0], classCount: 2))
+        guard case .values(let values, 1) = try TargetTable.prepare(data, loss: .hinge, outputs: 1) else {
+            Issue.record("expected one value per row")
+            return
+        }
+        #expect(values.array == [1, 0])
+    }
+
+    @Test func mismatchesAreNamed() {
+        let regression = Dataset(name: "r.csv", featureCount: 1, features: FloatBuffer([0, 1]),
+                                 targets: .values(FloatBuffer([0.5, 1.5]), width: 1))
+        #expect(throws: TrainingError.dataMismatch(
+            "loss 'cross-entropy' needs class labels but r.csv has real-valued targets; use mse, mae, huber or smooth-l1")
+        ) { try TargetTable.prepare(regression, loss: .crossEntropy, outputs: 2) }
+        #expect(throws: TrainingError.dataMismatch(
+            "r.csv has 1 target values per row but the model's output layer has 2 units")
+        ) { try TargetTable.prepare(regression, loss: .meanSquaredError, outputs: 2) }
+        let classes = Dataset(name: "c", featureCount: 1, features: FloatBuffer([0, 1]),
+                              targets: .classes(labels: [4, 0], classCount: 5))
+        #expect(throws: TrainingError.dataMismatch("c has 5 classes but the model's output layer has 3 units")) {
+            try TargetTable.prepare(classes, loss: .crossEntropy, outputs: 3)
+        }
+    }
+}
