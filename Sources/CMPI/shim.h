@@ -20,5 +20,6 @@ static inline MPI_Status *dpt_mpi_status_ignore(void) { return MPI_STATUS_IGNORE
 static inline MPI_Status *dpt_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 static inline MPI_Request dpt_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline int dpt_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline MPI_Errhandler dpt_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 
 #endif

@@ -1,1 +1,0 @@
-// Collective module.

@@ -1,0 +1,84 @@
+// Communicator: what the training layer asks of the ranks of a job.
+//
+// Sums of Float and Double buffers are the gradient and loss reductions; with
+// the deterministic algorithm (DESIGN.md 3) they give, on every rank, bitwise
+// the balanced binary tree ((x0 + x1) + (x2 + x3)) + ... over the ranks'
+// contributions, whatever the transport. Maximum and minimum of Int64 buffers
+// are exact in any order; they carry the flags ranks agree on before they
+// branch (DESIGN.md 4). A communicator is used from one thread.
+
+/// The ranks of one job, seen from one of them.
+///
+/// Every rank must make the same collective calls in the same order with
+/// buffers of the same length; a rank that skips one leaves the others waiting.
+public protocol Communicator: AnyObject {
+    /// This rank's index, `0..<size`.
+    var rank: Int { get }
+    /// The number of ranks.
+    var size: Int { get }
+
+    /// Returns once every rank has entered the barrier.
+    func barrier() throws(CollectiveError)
+
+    /// Copies `root`'s bytes into the buffer of every other rank.
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError)
+
+    /// Replaces `values` on every rank by the elementwise sum over ranks.
+    ///
+    /// With the deterministic algorithm the result is bitwise the balanced
+    /// binary tree over ranks and identical on every rank; it needs a
+    /// power-of-two number of ranks.
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError)
+
+    /// Replaces `values` on every rank by the elementwise sum over ranks (small
+    /// buffers such as loss sums); deterministic like the Float sum.
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError)
+
+    /// Replaces `values` on every rank by the elementwise maximum over ranks.
+    func allreduceMax(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError)
+
+    /// Replaces `values` on every rank by the elementwise minimum over ranks.
+    func allreduceMin(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError)
+
+    /// Ends every rank of the job with exit status `code`.
+    func abort(code: Int32) -> Never
+}
+
+extension Communicator {
+    /// Whether the deterministic sum works at this world size (a power of two).
+    public var supportsDeterministicReduction: Bool {
+        size > 0 && size & (size - 1) == 0
+    }
+
+    /// The largest of every rank's `value`; ranks agree on a flag with it.
+    public func allreduceMax(_ value: Int64) throws(CollectiveError) -> Int64 {
+        var result = value
+        try withUnsafeMutablePointer(to: &result) { (pointer) throws(CollectiveError) in
+            try allreduceMax(UnsafeMutableBufferPointer(start: pointer, count: 1))
+        }
+        return result
+    }
+
+    /// The smallest of every rank's `value`.
+    public func allreduceMin(_ value: Int64) throws(CollectiveError) -> Int64 {
+        var result = value
+        try withUnsafeMutablePointer(to: &result) { (pointer) throws(CollectiveError) in
+            try allreduceMin(UnsafeMutableBufferPointer(start: pointer, count: 1))
+        }
+        return result
+    }
+
+    /// True on every rank if `flag` is true on any rank.
+    public func anyRank(_ flag: Bool) throws(CollectiveError) -> Bool {
+        try allreduceMax(flag ? 1 : 0) != 0
+    }
+
+    /// The sum over ranks of every rank's `value`, computed like `allreduceSum`.
+    public func allreduceSum(_ value: Double) throws(CollectiveError) -> Double {
+        var result = value
+        try withUnsafeMutablePointer(to: &result) { (pointer) throws(CollectiveError) in
+            try allreduceSum(UnsafeMutableBufferPointer(start: pointer, count: 1))
+        }
+        return result
+    }
+}

@@ -1,0 +1,204 @@
+// MPICommunicator: the ranks of an MPI job (MPICH), or a world of one when
+// the binary was started without mpiexec (DESIGN.md 6).
+//
+// Deterministic sums run DeterministicAllreduce over MPI_Sendrecv; the `.mpi`
+// algorithm, maximum, minimum, broadcast and barrier use MPI's own
+// collectives. Large buffers travel in pieces of at most 4 MiB, above which
+// MPICH on shared memory slows sharply (MPI-NOTES.md). Errors come back as
+// return codes (MPI_ERRORS_RETURN) and become CollectiveError.mpi. MPI is
+// initialised with MPI_THREAD_FUNNELED: every call must come from the thread
+// that created the communicator.
+
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The ranks of an MPI job.
+///
+/// Create one per process, on the thread that will make every MPI call, and
+/// call `finalize()` before the process exits: a rank that exits without it
+/// can leave the others of a multi-host job hanging (MPI-NOTES.md).
+public final class MPICommunicator: Communicator {
+    /// This rank's index in `MPI_COMM_WORLD`.
+    public let rank: Int
+    /// The number of ranks in `MPI_COMM_WORLD`.
+    public let size: Int
+    /// How Float and Double buffers are summed.
+    public let reduction: ReductionAlgorithm
+    /// The largest message sent at once, in bytes.
+    public let messagePieceBytes: Int
+
+    /// A duplicate of MPI_COMM_WORLD, so no other traffic can match our messages.
+    private var communicator: MPI_Comm
+    private let ownerThread: pthread_t
+    private var isFinalized = false
+    private let scratch = ScratchSpace()
+    private static let exchangeTag: Int32 = 0x4450
+
+    /// Initialises MPI with `MPI_THREAD_FUNNELED` and joins the world.
+    ///
+    /// - Parameters:
+    ///   - reduction: how Float and Double buffers are summed.
+    ///   - messagePieceBytes: the largest message sent at once (at least 16).
+    public init(
+        reduction: ReductionAlgorithm = .deterministic,
+        messagePieceBytes: Int = 4 << 20
+    ) throws(CollectiveError) {
+        precondition(messagePieceBytes >= 16, "message pieces must hold at least 16 bytes")
+        var initialized: Int32 = 0
+        var finalized: Int32 = 0
+        try Self.check(MPI_Initialized(&initialized), "MPI_Initialized")
+        try Self.check(MPI_Finalized(&finalized), "MPI_Finalized")
+        guard initialized == 0, finalized == 0 else { throw .mpiAlreadyInitialized }
+
+        var provided: Int32 = 0
+        try Self.check(MPI_Init_thread(nil, nil, dpt_mpi_thread_funneled(), &provided), "MPI_Init_thread")
+        var duplicate = dpt_mpi_comm_world()
+        var rank: Int32 = 0
+        var size: Int32 = 0
+        do throws(CollectiveError) {
+            guard provided >= dpt_mpi_thread_funneled() else { throw .threadLevelTooLow(provided: provided) }
+            let world = dpt_mpi_comm_world()
+            try Self.check(MPI_Comm_set_errhandler(world, dpt_mpi_errors_return()), "MPI_Comm_set_errhandler")
+            try Self.check(MPI_Comm_dup(world, &duplicate), "MPI_Comm_dup")
+            try Self.check(MPI_Comm_rank(duplicate, &rank), "MPI_Comm_rank")
+            try Self.check(MPI_Comm_size(duplicate, &size), "MPI_Comm_size")
+        } catch {
+            MPI_Finalize()
+            throw error
+        }
+        self.rank = Int(rank)
+        self.size = Int(size)
+        self.reduction = reduction
+        self.messagePieceBytes = messagePieceBytes
+        self.communicator = duplicate
+        self.ownerThread = pthread_self()
+    }
+
+    /// Leaves MPI. Call once, on every rank, after the last collective call.
+    public func finalize() throws(CollectiveError) {
+        enter()
+        isFinalized = true
+        try Self.check(MPI_Comm_free(&communicator), "MPI_Comm_free")
+        try Self.check(MPI_Finalize(), "MPI_Finalize")
+    }
+
+    /// Returns once every rank has entered the barrier.
+    public func barrier() throws(CollectiveError) {
+        enter()
+        try Self.check(MPI_Barrier(communicator), "MPI_Barrier")
+    }
+
+    /// Copies `root`'s bytes into the buffer of every other rank.
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError) {
+        enter()
+        precondition((0..<size).contains(root), "broadcast root \(root) is outside 0..<\(size)")
+        guard let base = bytes.baseAddress else { return }
+        for start in stride(from: 0, to: bytes.count, by: messagePieceBytes) {
+            let count = min(messagePieceBytes, bytes.count - start)
+            try Self.check(
+                MPI_Bcast(base + start, Int32(count), dpt_mpi_byte(), Int32(root), communicator),
+                "MPI_Bcast")
+        }
+    }
+
+    /// Sums `values` over ranks with the configured algorithm.
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError) {
+        enter()
+        switch reduction {
+        case .deterministic:
+            try DeterministicAllreduce(pieceBytes: messagePieceBytes).sum(values, over: self, scratch: scratch)
+        case .mpi:
+            try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 4, dpt_mpi_float(), dpt_mpi_sum())
+        }
+    }
+
+    /// Sums `values` over ranks with the configured algorithm.
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError) {
+        enter()
+        switch reduction {
+        case .deterministic:
+            try DeterministicAllreduce(pieceBytes: messagePieceBytes).sum(values, over: self, scratch: scratch)
+        case .mpi:
+            try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 8, dpt_mpi_double(), dpt_mpi_sum())
+        }
+    }
+
+    /// Elementwise maximum over ranks (`MPI_Allreduce`, exact in any order).
+    public func allreduceMax(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError) {
+        enter()
+        try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 8, dpt_mpi_int64(), dpt_mpi_max())
+    }
+
+    /// Elementwise minimum over ranks (`MPI_Allreduce`, exact in any order).
+    public func allreduceMin(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError) {
+        enter()
+        try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 8, dpt_mpi_int64(), dpt_mpi_min())
+    }
+
+    /// Ends every rank of the job with `MPI_Abort`.
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(dpt_mpi_comm_world(), code)
+        // MPI_Abort does not return; if a broken library lets it, still end.
+        exit(code)
+    }
+
+    /// In-place `MPI_Allreduce` over pieces of at most `messagePieceBytes`.
+    private func nativeAllreduce(
+        _ bytes: UnsafeMutableRawBufferPointer, stride: Int, _ datatype: MPI_Datatype, _ operation: MPI_Op
+    ) throws(CollectiveError) {
+        guard let base = bytes.baseAddress else { return }
+        let count = bytes.count / stride
+        let piece = messagePieceBytes / stride
+        for start in Swift.stride(from: 0, to: count, by: piece) {
+            let length = min(piece, count - start)
+            try Self.check(
+                MPI_Allreduce(dpt_mpi_in_place(), base + start * stride, Int32(length), datatype, operation,
+                              communicator),
+                "MPI_Allreduce")
+        }
+    }
+
+    private func enter() {
+        precondition(!isFinalized, "MPICommunicator used after finalize()")
+        precondition(pthread_equal(pthread_self(), ownerThread) != 0,
+                     "MPI is initialised FUNNELED: call it only from the thread that created the communicator")
+    }
+
+    private static func check(_ code: Int32, _ function: String) throws(CollectiveError) {
+        guard code != MPI_SUCCESS else { return }
+        throw .mpi(function: function, message: errorString(code))
+    }
+
+    /// `MPI_Error_string` of `code`'s error class ("Message truncated"), on one
+    /// line; MPICH's string for the code itself carries a multi-line call stack.
+    private static func errorString(_ code: Int32) -> String {
+        var errorClass: Int32 = 0
+        let described = MPI_Error_class(code, &errorClass) == MPI_SUCCESS ? errorClass : code
+        var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
+        var length: Int32 = 0
+        guard MPI_Error_string(described, &text, &length) == MPI_SUCCESS else { return "MPI error code \(code)" }
+        let bytes = text.prefix(max(0, min(Int(length), text.count))).map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+            .split(whereSeparator: \.isNewline)
+            .map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            .filter { !$0.isEmpty }
+            .joined(separator: "; ")
+    }
+}
+
+extension MPICommunicator: PointToPointTransport {
+    func exchange(
+        send: UnsafeRawBufferPointer, receive: UnsafeMutableRawBufferPointer, partner: Int
+    ) throws(CollectiveError) {
+        try Self.check(
+            MPI_Sendrecv(
+                send.baseAddress, Int32(send.count), dpt_mpi_byte(), Int32(partner), Self.exchangeTag,
+                receive.baseAddress, Int32(receive.count), dpt_mpi_byte(), Int32(partner), Self.exchangeTag,
+                communicator, dpt_mpi_status_ignore()),
+            "MPI_Sendrecv")
+    }
+}
