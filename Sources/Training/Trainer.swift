@@ -151,7 +151,9 @@ public final class Trainer {
             var sums = [epochLoss, epochCorrect]
             try reduce(&sums)
             let trainRows = Double(stepsPerEpoch * config.globalBatchSize)
-            let (testLoss, testAccuracy) = evaluate(test, targets: testTargets)
+            // Rank 0 validates; the others would only repeat its work. Nothing
+            // branches on the result yet, so there is nothing to agree on.
+            let (testLoss, testAccuracy) = communicator.rank == 0 ? evaluate(test, targets: testTargets) : (.nan, nil)
             let report = EpochReport(
                 epoch: epoch + 1, epochs: config.epochs,
                 trainLoss: sums[0] / trainRows,
