@@ -1,0 +1,41 @@
+// Plain-text rendering of progress: one line per epoch, fixed decimals.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Training
+
+struct EpochLine {
+    let text: String
+
+    init(_ report: EpochReport) {
+        var line = "epoch \(report.epoch)/\(report.epochs)  train loss \(fixed(report.trainLoss, 4))"
+        if let accuracy = report.trainAccuracy { line += " acc \(percent(accuracy))" }
+        line += "  test loss \(fixed(report.testLoss, 4))"
+        if let accuracy = report.testAccuracy { line += " acc \(percent(accuracy))" }
+        line += "  \(Int(report.samplesPerSecond.rounded())) samples/s"
+        text = line
+    }
+}
+
+/// `value` with exactly `digits` decimals.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    if !value.isFinite { return "\(value)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+    }
+    return text
+}
+
+/// A fraction as a percentage with two decimals.
+func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + "%" }
+
+/// Flushes stdout so progress shows up at once in logs and pipes.
+func flush() { fflush(nil) }
