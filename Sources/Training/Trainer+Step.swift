@@ -14,6 +14,7 @@ extension Trainer {
         accumulate(batch: batch, microBatches: first..<(first + local), slot: 0)
         let gradient = gradientSlots[0]
         if communicator.size > 1 {
+            let start = ContinuousClock.now
             do {
                 try gradient.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
                     try communicator.allreduceSum(buffer)
@@ -21,6 +22,7 @@ extension Trainer {
             } catch {
                 throw .communication(error.description)
             }
+            communicationTime += ContinuousClock.now - start
         }
         optimizer.update(parameters: parameters, gradients: gradient, learningRate: config.learningRate, pool: pool)
         stepIndex += 1
@@ -40,33 +42,45 @@ extension Trainer {
     }
 
     /// Forward, loss and backward of one micro-batch into `gradients`.
+    ///
+    /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
+    /// the end of the data are masked: zero inputs, zero loss gradient, no
+    /// loss; the loss is the mean over the batch's real rows.
     private func leaf(batch: Int, microBatch: Int, into gradients: FloatBuffer, accumulate: Bool) {
         let m = config.microBatchSize
         let k = config.model.outputWidth
-        let start = batch * config.globalBatchSize + microBatch * m
-        let rows = UnsafeBufferPointer(rebasing: order[start..<(start + m)])
+        let d = config.model.inputWidth
+        let batchStart = batch * config.globalBatchSize
+        let batchRows = min(config.globalBatchSize, train.rowCount - batchStart)
+        let start = batchStart + microBatch * m
+        let valid = max(0, min(m, train.rowCount - start))
+        let rows = UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)])
         train.gatherFeatures(rows: rows, into: input.pointer)
-        let x = Matrix(input, rows: m, columns: config.model.inputWidth)
+        if valid < m { (input.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
+        let x = Matrix(input, rows: m, columns: d)
         let targets: LossTargets
         switch trainTargets {
         case .labels(let labels):
             labels.withUnsafeBufferPointer { all in
-                for i in 0..<m { labelScratch[i] = all[Int(rows[i])] }
+                for i in 0..<valid { labelScratch[i] = all[Int(rows[i])] }
             }
+            for i in valid..<m { labelScratch[i] = 0 }
             targets = .labels(labelScratch)
         case .values(let values, let width):
-            for i in 0..<m {
+            for i in 0..<valid {
                 (batchTargets.pointer + i * width).update(from: values.pointer + Int(rows[i]) * width, count: width)
             }
+            if valid < m { (batchTargets.pointer + valid * width).update(repeating: 0, count: (m - valid) * width) }
             targets = .values(Matrix(batchTargets, rows: m, columns: k))
         }
         let logits = network.forward(x, parameters: parameters, workspace: workspace, pool: pool)
         let dZ = Matrix(outputGradient, rows: m, columns: k)
         config.loss.evaluate(
-            logits: logits, targets: targets, scale: 1 / Float(config.globalBatchSize),
+            logits: logits, targets: targets, scale: 1 / Float(batchRows),
             gradient: dZ, rowLoss: rowLoss.pointer, rowCorrect: rowCorrect.pointer, pool: pool)
-        epochLoss += orderedSum(rowLoss.pointer, count: m)
-        epochCorrect += orderedSum(rowCorrect.pointer, count: m)
+        if valid < m { (outputGradient.pointer + valid * k).update(repeating: 0, count: (m - valid) * k) }
+        epochLoss += orderedSum(rowLoss.pointer, count: valid)
+        epochCorrect += orderedSum(rowCorrect.pointer, count: valid)
         network.backward(
             x, outputGradient: dZ, parameters: parameters, gradients: gradients,
             accumulate: accumulate, workspace: workspace, pool: pool)

@@ -34,6 +34,21 @@ public struct EpochReport: Sendable {
     public let samplesPerSecond: Double
     /// Learning rate used in the epoch.
     public let learningRate: Float
+    /// Fraction of the epoch's step time this rank spent in gradient reductions.
+    public let communicationShare: Double
+}
+
+/// Settings of a run that do not change its result.
+public struct RunOptions: Sendable {
+    /// Compare a parameter checksum across ranks every this many steps (0: never).
+    public var verifySyncEvery: Int
+    /// Abort the job when one step takes longer than this many seconds (0: no limit).
+    public var stepTimeout: Double
+
+    public init(verifySyncEvery: Int = 0, stepTimeout: Double = 0) {
+        self.verifySyncEvery = verifySyncEvery
+        self.stepTimeout = stepTimeout
+    }
 }
 
 /// What a finished run reports.
@@ -53,6 +68,8 @@ public final class Trainer {
     let optimizer: any Optimizer
     let communicator: any Communicator
     let pool: ThreadPool
+    let options: RunOptions
+    let watchdog: Watchdog?
     let train: Dataset
     let test: Dataset
     let trainTargets: TargetTable
@@ -73,13 +90,15 @@ public final class Trainer {
     // Running sums of the current epoch (local to the rank).
     var epochLoss = 0.0
     var epochCorrect = 0.0
+    var communicationTime = Duration.zero
     var stepIndex = 0
 
     public init(
         config: TrainingConfig, train: Dataset, test: Dataset,
-        communicator: any Communicator, pool: ThreadPool
+        communicator: any Communicator, pool: ThreadPool, options: RunOptions = RunOptions(),
+        watchdog: Watchdog? = nil, deterministicReduction: Bool = true
     ) throws(TrainingError) {
-        try config.validate(worldSize: communicator.size)
+        try config.validate(worldSize: communicator.size, deterministicReduction: deterministicReduction)
         let spec = config.model
         for (split, data) in [("training", train), ("test", test)] where data.featureCount != spec.inputWidth {
             throw .dataMismatch(
@@ -94,6 +113,8 @@ public final class Trainer {
         self.test = test
         self.communicator = communicator
         self.pool = pool
+        self.options = options
+        self.watchdog = watchdog
         self.trainTargets = try TargetTable.prepare(train, loss: config.loss, outputs: spec.outputWidth)
         self.testTargets = try TargetTable.prepare(test, loss: config.loss, outputs: spec.outputWidth)
 
@@ -120,6 +141,17 @@ public final class Trainer {
         rowCorrect = FloatBuffer(count: rows)
         order = .allocate(capacity: train.rowCount)
         order.initialize(repeating: 0)
+        // Every rank initialises identically from the counter RNG; rank 0's
+        // copy is broadcast anyway, so the ranks start equal by construction.
+        if communicator.size > 1 {
+            do {
+                try parameters.withUnsafeBytes { bytes throws(CollectiveError) in
+                    try communicator.broadcast(UnsafeMutableRawBufferPointer(mutating: bytes), root: 0)
+                }
+            } catch {
+                throw .communication(error.description)
+            }
+        }
     }
 
     deinit {
@@ -132,8 +164,14 @@ public final class Trainer {
         leaves <= 1 ? 0 : 1 + treeDepth(leaves - leaves / 2)
     }
 
-    /// Steps in one epoch (the last partial batch is dropped).
-    public var stepsPerEpoch: Int { train.rowCount / config.globalBatchSize }
+    /// Steps in one epoch: the full batches, plus the partial one with `--last-batch keep`.
+    public var stepsPerEpoch: Int {
+        let full = train.rowCount / config.globalBatchSize
+        return config.lastBatch == .keep && train.rowCount % config.globalBatchSize != 0 ? full + 1 : full
+    }
+
+    /// Training rows one epoch visits.
+    var rowsPerEpoch: Int { min(stepsPerEpoch * config.globalBatchSize, train.rowCount) }
 
     /// Trains for `config.epochs` epochs, calling `onEpoch` on rank 0 after each.
     public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
@@ -143,24 +181,32 @@ public final class Trainer {
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
             epochLoss = 0
             epochCorrect = 0
+            communicationTime = .zero
             let start = ContinuousClock.now
             for batch in 0..<stepsPerEpoch {
+                watchdog?.arm("step \(stepIndex + 1)", seconds: options.stepTimeout)
                 try step(batch: batch)
+                if options.verifySyncEvery > 0 && stepIndex % options.verifySyncEvery == 0 {
+                    try verifySynchronized()
+                }
+                watchdog?.disarm()
             }
             let seconds = (ContinuousClock.now - start).seconds
             var sums = [epochLoss, epochCorrect]
             try reduce(&sums)
-            let trainRows = Double(stepsPerEpoch * config.globalBatchSize)
-            // Rank 0 validates; the others would only repeat its work. Nothing
-            // branches on the result yet, so there is nothing to agree on.
-            let (testLoss, testAccuracy) = communicator.rank == 0 ? evaluate(test, targets: testTargets) : (.nan, nil)
+            let trainRows = Double(rowsPerEpoch)
+            // Rank 0 validates over every test row exactly once and shares the
+            // result, so every rank could branch on it at the same step.
+            var metrics = communicator.rank == 0 ? evaluate(test, targets: testTargets) : (loss: 0, accuracy: nil)
+            try shareFromRoot(&metrics)
             let report = EpochReport(
                 epoch: epoch + 1, epochs: config.epochs,
                 trainLoss: sums[0] / trainRows,
                 trainAccuracy: config.loss.hasAccuracy ? sums[1] / trainRows : nil,
-                testLoss: testLoss, testAccuracy: testAccuracy,
+                testLoss: metrics.loss, testAccuracy: metrics.accuracy,
                 samplesPerSecond: trainRows / max(seconds, 1e-9),
-                learningRate: config.learningRate)
+                learningRate: config.learningRate,
+                communicationShare: communicationTime.seconds / max(seconds, 1e-9))
             if communicator.rank == 0 { onEpoch(report) }
             last = report
         }
@@ -171,6 +217,49 @@ public final class Trainer {
     /// SHA-256 of the parameter arena's bytes.
     public func fingerprint() -> String {
         parameters.withUnsafeBytes { SHA256.hex($0) }
+    }
+
+    /// Rank 0's evaluation result on every rank.
+    private func shareFromRoot(_ metrics: inout (loss: Double, accuracy: Double?)) throws(TrainingError) {
+        if communicator.size == 1 { return }
+        var values = [metrics.loss, metrics.accuracy ?? .nan]
+        do {
+            try values.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        } catch {
+            throw .communication("\(error)")
+        }
+        metrics = (values[0], values[1].isNaN ? nil : values[1])
+    }
+
+    /// Stops the job when some rank's parameters differ from rank 0's (DESIGN.md 4).
+    func verifySynchronized() throws(TrainingError) {
+        if communicator.size == 1 { return }
+        var checksum = [Int64(bitPattern: parameterChecksum())]
+        do {
+            let mine = checksum[0]
+            try checksum.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+            let first = try communicator.allreduceMin(mine == checksum[0] ? Int64.max : Int64(communicator.rank))
+            if first != Int64.max {
+                throw TrainingError.communication(
+                    "ranks diverged at step \(stepIndex): rank \(first)'s parameters differ from rank 0's; "
+                        + "check that every rank runs the same binary on the same machine type")
+            }
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw .communication("\(error)")
+        }
+    }
+
+    /// A 64-bit checksum of the parameter bits (FNV-1a over 32-bit words, in index order).
+    func parameterChecksum() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        parameters.pointer.withMemoryRebound(to: UInt32.self, capacity: parameters.count) { words in
+            for i in 0..<parameters.count {
+                hash = (hash ^ UInt64(words[i])) &* 0x0000_0100_0000_01b3
+            }
+        }
+        return hash
     }
 
     private func reduce(_ values: inout [Double]) throws(TrainingError) {

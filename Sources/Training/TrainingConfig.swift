@@ -6,6 +6,14 @@ import Engine
 import Layers
 import Optimizers
 
+/// What happens to the rows left over when the training set is not a multiple of the global batch.
+public enum LastBatchPolicy: String, Codable, Sendable, CaseIterable {
+    /// Skip them (every step has exactly B rows).
+    case drop
+    /// Run one more, smaller step; the missing rows are masked out (never duplicated).
+    case keep
+}
+
 /// The settings of one training run.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// The network.
@@ -28,11 +36,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var initializer: Initializer?
     /// Rows per evaluation call; fixed so that metrics do not depend on threads.
     public var evaluationBatchSize: Int
+    /// The last partial batch of an epoch: dropped or kept with masked rows.
+    public var lastBatch: LastBatchPolicy
 
     public init(
         model: ModelSpec, loss: Loss? = nil, epochs: Int, globalBatchSize: Int, microBatchSize: Int? = nil,
         optimizer: OptimizerConfig, learningRate: Float, seed: UInt64, initializer: Initializer? = nil,
-        evaluationBatchSize: Int = 500
+        evaluationBatchSize: Int = 500, lastBatch: LastBatchPolicy = .drop
     ) {
         self.model = model
         self.loss = loss ?? model.head.defaultLoss
@@ -44,13 +54,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.seed = seed
         self.initializer = initializer
         self.evaluationBatchSize = evaluationBatchSize
+        self.lastBatch = lastBatch
     }
 
     /// Micro-batches per global batch (G = B / m).
     public var microBatchCount: Int { globalBatchSize / microBatchSize }
 
-    /// Checks the numbers a user can get wrong; `worldSize` is the number of ranks.
-    public func validate(worldSize: Int = 1) throws(TrainingError) {
+    /// Checks the numbers a user can get wrong; `worldSize` is the number of
+    /// ranks, which must be a power of two for the deterministic reduction.
+    public func validate(worldSize: Int = 1, deterministicReduction: Bool = true) throws(TrainingError) {
         if epochs <= 0 { throw .invalidOption("--epochs must be positive, got \(epochs)") }
         if globalBatchSize <= 0 { throw .invalidOption("--batch-size must be positive, got \(globalBatchSize)") }
         if microBatchSize <= 0 { throw .invalidOption("--micro-batch must be positive, got \(microBatchSize)") }
@@ -70,12 +82,18 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                 "loss '\(loss.name)' does not fit the \(model.head.rawValue) output; use \(valid.joined(separator: " or "))")
         }
         let g = microBatchCount
-        if g % worldSize != 0 || worldSize & (worldSize - 1) != 0 {
-            let valid = (0...g.trailingZeroBitCount).map { 1 << $0 }.filter { g % $0 == 0 }
+        let powerOfTwo = worldSize & (worldSize - 1) == 0
+        if g % worldSize != 0 || (deterministicReduction && !powerOfTwo) {
+            let valid = (1...g).filter { g % $0 == 0 && (!deterministicReduction || $0 & ($0 - 1) == 0) }
+            let listing = "valid world sizes: " + valid.map(String.init).joined(separator: ", ")
+            if g % worldSize != 0 {
+                throw .invalidOption(
+                    "world size \(worldSize) does not divide the \(g) micro-batches of a global batch "
+                        + "(batch \(globalBatchSize) / micro-batch \(microBatchSize)); \(listing)")
+            }
             throw .invalidOption(
-                "world size \(worldSize) does not divide the \(g) micro-batches of a global batch "
-                    + "(batch \(globalBatchSize) / micro-batch \(microBatchSize)); valid world sizes: "
-                    + valid.map(String.init).joined(separator: ", "))
+                "world size \(worldSize) is not a power of two, which the deterministic reduction needs; "
+                    + "\(listing), or pass --reduction mpi")
         }
         do { try optimizer.validate() } catch { throw .invalidOption(error.description) }
     }

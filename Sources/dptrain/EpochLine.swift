@@ -16,6 +16,7 @@ struct EpochLine {
         line += "  test loss \(fixed(report.testLoss, 4))"
         if let accuracy = report.testAccuracy { line += " acc \(percent(accuracy))" }
         line += "  \(Int(report.samplesPerSecond.rounded())) samples/s"
+        if report.communicationShare > 0 { line += "  reduction \(fixed(report.communicationShare * 100, 1))% of step time" }
         text = line
     }
 }

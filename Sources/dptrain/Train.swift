@@ -35,8 +35,11 @@ struct Train: ParsableCommand {
         } catch {
             CommandFailure(error).exit()
         }
+        let box = UncheckedSendable(communicator)
+        let watchdog = Watchdog(rank: communicator.rank) { code in box.value.abort(code: code) }
+        defer { watchdog.stop() }
         do {
-            try train(communicator)
+            try train(communicator, watchdog: watchdog)
             try communicator.finalize()
         } catch {
             let failure = CommandFailure(error)
@@ -49,21 +52,36 @@ struct Train: ParsableCommand {
         }
     }
 
-    private func train(_ communicator: MPICommunicator) throws {
+    private func train(_ communicator: MPICommunicator, watchdog: Watchdog) throws {
         let (spec, loss, initializer) = try model.resolve()
         let optimizerConfig = try optimization.optimizerConfig()
         let threadCount = try parallel.threadCount()
         let worldSize = communicator.size
+        let deterministic = communicator.reduction == .deterministic
         let config = TrainingConfig(
             model: spec, loss: loss, epochs: optimization.epochs, globalBatchSize: optimization.batchSize,
             microBatchSize: try optimization.microBatchSize(worldSize: worldSize), optimizer: optimizerConfig,
-            learningRate: optimization.learningRate, seed: optimization.seed, initializer: initializer)
-        try config.validate(worldSize: worldSize)
+            learningRate: optimization.learningRate, seed: optimization.seed, initializer: initializer,
+            lastBatch: try optimization.lastBatchPolicy())
+        try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
 
         let (train, test) = try data.load()
         let pool = ThreadPool(threadCount: threadCount)
         defer { pool.shutdown() }
-        let trainer = try Trainer(config: config, train: train, test: test, communicator: communicator, pool: pool)
+        if worldSize > 1 {
+            watchdog.arm("start-up checks", seconds: parallel.startupTimeout)
+            let identity = Preflight.identity(
+                config: config, data: "\(train.name) \(train.rowCount)x\(train.featureCount), \(test.name) \(test.rowCount)")
+            let warnings = try Preflight.check(
+                identity: identity, communicator: communicator, threads: threadCount,
+                localRanks: parallel.localRanks, cores: parallel.cores)
+            watchdog.disarm()
+            if communicator.rank == 0 { for warning in warnings { writeStandardError("dptrain: \(warning)\n") } }
+        }
+        let trainer = try Trainer(
+            config: config, train: train, test: test, communicator: communicator, pool: pool,
+            options: RunOptions(verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout),
+            watchdog: watchdog, deterministicReduction: deterministic)
         let isRoot = communicator.rank == 0
         if isRoot {
             print(

@@ -23,6 +23,17 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Seed of every random draw (initialisation, shuffles).")
     var seed: UInt64 = 1
 
+    @Option(help: "The last partial batch of an epoch: drop, or keep (one smaller step, missing rows masked).")
+    var lastBatch = "drop"
+
+    /// The policy named by `--last-batch`.
+    func lastBatchPolicy() throws(CommandFailure) -> LastBatchPolicy {
+        guard let policy = LastBatchPolicy(rawValue: lastBatch) else {
+            throw .usage("--last-batch '\(lastBatch)': valid: drop, keep")
+        }
+        return policy
+    }
+
     /// The optimizer's configuration.
     func optimizerConfig() throws(CommandFailure) -> OptimizerConfig {
         do { return try OptimizerConfig.named(optimizer) } catch { throw .usage(error.description) }

@@ -1,4 +1,5 @@
-// `--threads`, `--reduction`: how a rank uses its cores and how ranks combine gradients.
+// `--threads`, `--reduction`, start-up and synchronisation guards: how a rank
+// uses its cores and how the ranks of a job stay together.
 
 import ArgumentParser
 import Collective
@@ -13,8 +14,17 @@ struct ParallelOptions: ParsableArguments {
     @Option(help: "Worker threads per rank (default: cores ÷ ranks on this node).")
     var threads: Int?
 
-    @Option(help: "Gradient reduction across ranks: deterministic (bitwise, any power-of-two world size) or mpi (MPI_Allreduce).")
+    @Option(help: "Gradient reduction across ranks: deterministic (bitwise, power-of-two world sizes) or mpi (MPI_Allreduce, any world size dividing the micro-batch count, not bitwise).")
     var reduction = "deterministic"
+
+    @Option(help: "Seconds the start-up checks may take before the job is aborted.")
+    var startupTimeout: Double = 60
+
+    @Option(help: "Seconds one step may take before the job is aborted (0: no limit).")
+    var stepTimeout: Double = 0
+
+    @Option(help: "Compare a checksum of the parameters across ranks every N steps (0: never).")
+    var verifySyncEvery = 100
 
     /// The reduction algorithm named by `--reduction`.
     func reductionAlgorithm() throws(CommandFailure) -> ReductionAlgorithm {
@@ -24,14 +34,25 @@ struct ParallelOptions: ParsableArguments {
         return algorithm
     }
 
+    /// Checks the numeric options.
+    func validate() throws(CommandFailure) {
+        if !(startupTimeout > 0) { throw .usage("--startup-timeout must be positive, got \(startupTimeout)") }
+        if !(stepTimeout >= 0) { throw .usage("--step-timeout must be zero or positive, got \(stepTimeout)") }
+        if verifySyncEvery < 0 { throw .usage("--verify-sync-every must be zero or positive, got \(verifySyncEvery)") }
+        if let threads, threads <= 0 { throw .usage("--threads must be positive, got \(threads)") }
+    }
+
+    /// Ranks MPICH started on this node.
+    var localRanks: Int {
+        getenv("MPI_LOCALNRANKS").flatMap { Int(String(cString: $0)) } ?? 1
+    }
+
+    /// Cores of this node.
+    var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     /// Threads for this rank: as given, or the node's cores ÷ the ranks MPICH started on it.
     func threadCount() throws(CommandFailure) -> Int {
-        if let threads {
-            if threads <= 0 { throw .usage("--threads must be positive, got \(threads)") }
-            return threads
-        }
-        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let localRanks = getenv("MPI_LOCALNRANKS").flatMap { Int(String(cString: $0)) } ?? 1
-        return max(1, cores / max(1, localRanks))
+        try validate()
+        return threads ?? max(1, cores / max(1, localRanks))
     }
 }
