@@ -7,6 +7,12 @@ import Engine
 import Layers
 import Training
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model (single process, or data-parallel under mpiexec).",
@@ -44,7 +50,15 @@ struct Train: ParsableCommand {
         } catch {
             let failure = CommandFailure(error)
             if communicator.size > 1 {
-                if communicator.rank == 0 { failure.report() }
+                // Most failures hit every rank alike: rank 0 reports and its
+                // abort ends the others. A rank that fails alone says so
+                // itself once rank 0 has had time to abort.
+                if communicator.rank != 0 {
+                    usleep(500_000)
+                    writeStandardError("dptrain: rank \(communicator.rank): error: \(failure.message)\n")
+                } else {
+                    failure.report()
+                }
                 communicator.abort(code: failure.exitCode)
             }
             try? communicator.finalize()

@@ -43,14 +43,17 @@ enum Binary {
         let binary = release
         #expect(FileManager.default.isExecutableFile(atPath: binary.path),
                 "build the release binary first: swift build -c release (looked for \(binary.path))")
-        let process = Process()
         if let ranks {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["mpiexec", "-n", "\(ranks)", binary.path] + arguments
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
+            return try runCommand(["mpiexec", "-n", "\(ranks)", binary.path] + arguments, timeout: timeout)
         }
+        return try runCommand([binary.path] + arguments, timeout: timeout)
+    }
+
+    /// Runs `command` (looked up on PATH) in the package root, killing it after `timeout` seconds.
+    static func runCommand(_ command: [String], timeout: Double = 300) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
         process.currentDirectoryURL = packageRoot
         let out = Pipe()
         let err = Pipe()
@@ -65,7 +68,7 @@ enum Binary {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            Issue.record("dptrain \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            Issue.record("\(command.joined(separator: " ")) did not finish within \(timeout) s")
         }
         process.waitUntilExit()
         return RunResult(

@@ -47,3 +47,32 @@ struct ReproducibilityTests {
         #expect(plain.fingerprint == reference, "without mpiexec")
     }
 }
+
+@Suite(.serialized)
+struct DistributedStartTests {
+    static let short = ["--train-limit", "512", "--test-limit", "100", "--epochs", "1", "--threads", "1", "--no-gemm-limit"]
+
+    @Test func ranksStartedWithDifferentOptionsAreRefused() throws {
+        let binary = Binary.release.path
+        let result = try Binary.runCommand(
+            ["mpiexec", "-n", "1", binary, "train"] + Self.short + ["--seed", "1", ":",
+             "-n", "1", binary, "train"] + Self.short + ["--seed", "2"], timeout: 120)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(
+            "dptrain: error: rank 1 was started with a different config than rank 0; start every rank with the same binary, options and data\n"))
+    }
+
+    @Test func mpiReductionRunsOnAnyWorldSizeDividingTheMicroBatches() throws {
+        let result = try Binary.run(
+            ["train", "--batch-size", "96", "--micro-batch", "32", "--reduction", "mpi"] + Self.short, ranks: 3, timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.fingerprint != nil)
+    }
+
+    @Test func deterministicReductionRefusesAWorldSizeThatIsNotAPowerOfTwo() throws {
+        let result = try Binary.run(["train", "--batch-size", "96", "--micro-batch", "32"] + Self.short, ranks: 3, timeout: 120)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(
+            "dptrain: error: world size 3 is not a power of two, which the deterministic reduction needs; valid world sizes: 1, or pass --reduction mpi\n"))
+    }
+}

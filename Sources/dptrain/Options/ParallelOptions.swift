@@ -35,7 +35,7 @@ struct ParallelOptions: ParsableArguments {
     }
 
     /// Checks the numeric options.
-    func validate() throws(CommandFailure) {
+    func checkValues() throws(CommandFailure) {
         if !(startupTimeout > 0) { throw .usage("--startup-timeout must be positive, got \(startupTimeout)") }
         if !(stepTimeout >= 0) { throw .usage("--step-timeout must be zero or positive, got \(stepTimeout)") }
         if verifySyncEvery < 0 { throw .usage("--verify-sync-every must be zero or positive, got \(verifySyncEvery)") }
@@ -52,7 +52,7 @@ struct ParallelOptions: ParsableArguments {
 
     /// Threads for this rank: as given, or the node's cores ÷ the ranks MPICH started on it.
     func threadCount() throws(CommandFailure) -> Int {
-        try validate()
+        try checkValues()
         return threads ?? max(1, cores / max(1, localRanks))
     }
 }
