@@ -111,11 +111,15 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             seen = generation
-            let body = task
+            var body = task
             let count = taskCount
             pthread_mutex_unlock(mutex)
 
-            if let body { runTasks(body, count: count) }
+            if let running = body { runTasks(running, count: count) }
+            // Drop the closure before reporting: once the last worker reports,
+            // the caller leaves `withoutActuallyEscaping`, which traps if a
+            // reference to the closure is still alive.
+            body = nil
 
             pthread_mutex_lock(mutex)
             finishedWorkers += 1
