@@ -1,5 +1,5 @@
-// ThreadPool: every task runs exactly once and chunk boundaries depend on the
-// problem size only.
+// ThreadPool: every task runs exactly once, chunk boundaries depend on the
+// problem size only, and a pool that is no longer referenced goes away.
 
 import Engine
 import Testing
@@ -35,5 +35,16 @@ struct ThreadPoolTests {
         pool.parallelRanges(count, grain: grain) { range in seen[range.lowerBound / grain] = range }
         let expected = (0..<chunks).map { $0 * grain..<min($0 * grain + grain, count) }
         #expect(Array(seen) == expected)
+    }
+
+    @Test("a pool is released when its last reference goes", arguments: [1, 3])
+    func poolIsReleasedWithItsLastReference(threads: Int) {
+        weak var released: ThreadPool?
+        do {
+            let pool = ThreadPool(threadCount: threads)
+            released = pool
+            pool.parallelFor(8) { _ in }
+        }
+        #expect(released == nil)
     }
 }
