@@ -55,9 +55,10 @@ public enum Gemm {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if k == 0 {
-            // dnnl rejects K = 0; the product is empty, C = beta·C.
+            // dnnl rejects K = 0; the product is empty, C = beta·C. As in BLAS,
+            // beta = 0 means C is not read, so NaN or garbage in C does not survive.
             for row in 0..<m {
-                for column in 0..<n { c[row * ldc + column] *= beta }
+                for column in 0..<n { c[row * ldc + column] = beta == 0 ? 0 : beta * c[row * ldc + column] }
             }
             return
         }

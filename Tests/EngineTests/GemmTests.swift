@@ -156,6 +156,19 @@ struct GemmTests {
         }
     }
 
+    @Test("an empty inner dimension sets C to zero, or leaves it when accumulating", arguments: [false, true])
+    func emptyInnerDimension(accumulate: Bool) {
+        let a = FloatBuffer(count: 0)
+        let b = FloatBuffer(count: 0)
+        let c = FloatBuffer(count: 4 * 3)
+        c.fill(accumulate ? 2.5 : .nan)
+        let pool = ThreadPool(threadCount: 1)
+        defer { pool.shutdown() }
+        Gemm.multiply(Matrix(a, rows: 0, columns: 4), transposeA: true, Matrix(b, rows: 0, columns: 3),
+                      into: Matrix(c, rows: 4, columns: 3), accumulate: accumulate, pool: pool)
+        #expect(c.array == Array(repeating: accumulate ? 2.5 : 0, count: 12))
+    }
+
     // DESIGN.md 3: a beta = 1 call into C holding P1 gives the same bits as
     // computing P1 and P2 separately and adding them. Measured with this
     // oneDNN: it holds while K ≤ 384 and both M and N are at least 2.
