@@ -2,6 +2,7 @@
 // thread count, and the beta = 1 accumulation property DESIGN.md 3 relies on.
 
 import Engine
+import Foundation
 import Testing
 
 /// One product shape: op(A) is (m, k), op(B) is (k, n).
@@ -227,5 +228,40 @@ struct GemmTests {
         withKnownIssue("oneDNN rounds C + P2 differently from a separate product then add on this shape") {
             #expect(Self.accumulationMismatches(shape) == 0)
         }
+    }
+}
+
+@Suite("Gemm threading")
+struct GemmThreadingTests {
+    /// omp_get_max_threads() of the calling thread, looked up the way the shim does.
+    static func openMPMaximumThreads() -> Int32? {
+        typealias Query = @convention(c) () -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_get_max_threads") else { return nil }
+        return unsafeBitCast(symbol, to: Query.self)()
+    }
+
+    @Test("a product computed from a thread other than the pool's creator keeps oneDNN single-threaded")
+    func callerThreadIsLimitedToOneOpenMPThread() {
+        let shape = GemmShape(m: 8, n: 130, k: 64, transposeA: true, transposeB: false)
+        let operands = GemmOperands(shape, seed: 31)
+        let pool = ThreadPool(threadCount: 2)
+        defer { pool.shutdown() }
+        let expected = operands.product(threads: 1).bits
+        let c = FloatBuffer(count: shape.m * shape.n)
+        let shared = UncheckedSendable((operands, pool, c))
+        let result = UncheckedSendable(UnsafeMutablePointer<Int32>.allocate(capacity: 1))
+        defer { result.value.deallocate() }
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let (operands, pool, c) = shared.value
+            Gemm.multiply(operands.aMatrix, transposeA: true, operands.bMatrix,
+                          into: Matrix(c, rows: shape.m, columns: shape.n), pool: pool)
+            result.value.pointee = GemmThreadingTests.openMPMaximumThreads() ?? -1
+            finished.signal()
+        }
+        thread.start()
+        finished.wait()
+        #expect(result.value.pointee == 1)
+        #expect(c.bits == expected)
     }
 }
