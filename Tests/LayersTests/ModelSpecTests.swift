@@ -32,6 +32,16 @@ struct ModelSpecTests {
         #expect(spec.layers.first?.activation == activation)
     }
 
+    @Test("a parameter may be written with an exponent or a minus sign", arguments: [
+        ("leakyrelu(1e-2)", Activation.leakyReLU(slope: 0.01)), ("elu(2.5e-1)", .elu(alpha: 0.25)),
+        ("leakyrelu(-0.5)", .leakyReLU(slope: -0.5)), ("prelu(1E-3)", .prelu(initialSlope: 0.001)),
+    ])
+    func parsesSignedAndExponentParameters(name: String, activation: Activation) throws {
+        let spec = try ModelSpec(parsing: "784-256:\(name)-10:softmax")
+        #expect(spec.layers.map(\.width) == [256, 10])
+        #expect(spec.layers.first?.activation == activation)
+    }
+
     @Test("a hidden layer without an activation is linear; the output names its head")
     func defaultsAndHeads() throws {
         let spec = try ModelSpec(parsing: " 6-5-4:sigmoid ")
@@ -48,6 +58,9 @@ struct ModelSpecTests {
             LayerSpec(width: 50, activation: .elu(alpha: 0.5)), LayerSpec(width: 20, activation: .gelu),
             LayerSpec(width: 10, activation: .identity),
         ], head: .softmax),
+        ModelSpec(inputWidth: 4, layers: [
+            LayerSpec(width: 3, activation: .leakyReLU(slope: 1e-5)), LayerSpec(width: 1, activation: .identity),
+        ], head: .sigmoid),
     ])
     func descriptionRoundTrips(spec: ModelSpec) throws {
         #expect(try ModelSpec(parsing: spec.description) == spec)
