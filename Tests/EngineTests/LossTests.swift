@@ -99,6 +99,14 @@ struct LossTests {
         #expect(result.correct == [1])
     }
 
+    @Test("a class label outside 0..<k stops the process instead of indexing past the row", .timeLimit(.minutes(1)),
+          arguments: [(Loss.crossEntropy, Int32(3)), (.crossEntropy, -1), (.multiclassHinge, 3), (.multiclassHinge, -1)])
+    func outOfRangeLabelIsRejected(loss: Loss, label: Int32) async {
+        await #expect(processExitsWith: .failure) { [loss, label] in
+            _ = LossEvaluation(loss, logits: [1, 2, 3], columns: 3, labels: [label], scale: 1)
+        }
+    }
+
     @Test("loss names are the --loss spellings")
     func lossNames() {
         #expect([Loss.crossEntropy, .binaryCrossEntropy, .meanSquaredError, .meanAbsoluteError, .huber(delta: 1),
