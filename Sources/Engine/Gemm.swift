@@ -36,6 +36,10 @@ public enum Gemm {
         precondition(k == kb && c.rows == m && c.columns == n,
                      "GEMM shapes: op(A) (\(m), \(k)) · op(B) (\(kb), \(n)) into C (\(c.rows), \(c.columns))")
         if m == 0 || n == 0 { return }
+        // The pool's workers limit themselves when they start, and so does the
+        // thread that creates the pool; the caller may be another thread, and
+        // it runs tiles too.
+        _ = dpt_omp_set_one_thread()
         let tiles = tileCount(columns: n)
         pool.parallelFor(tiles) { tile in
             let first = tile * tileColumns
@@ -48,16 +52,19 @@ public enum Gemm {
         }
     }
 
-    /// One single-threaded `dnnl_sgemm` call: C = op(A)·op(B) + beta·C, row-major.
+    /// One `dnnl_sgemm` call: C = op(A)·op(B) + beta·C, row-major. Single-threaded
+    /// on a thread whose OpenMP is limited to one thread (pool threads and
+    /// callers of `multiply` are).
     public static func singleCall(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if k == 0 {
-            // dnnl rejects K = 0; the product is empty, C = beta·C.
+            // dnnl rejects K = 0; the product is empty, C = beta·C. As in BLAS,
+            // beta = 0 means C is not read, so NaN or garbage in C does not survive.
             for row in 0..<m {
-                for column in 0..<n { c[row * ldc + column] *= beta }
+                for column in 0..<n { c[row * ldc + column] = beta == 0 ? 0 : beta * c[row * ldc + column] }
             }
             return
         }

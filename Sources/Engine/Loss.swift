@@ -82,6 +82,8 @@ extension Loss {
                 switch targets {
                 case .labels(let labels):
                     let y = Int(labels[i])
+                    // An unchecked label would read and write past the row.
+                    precondition(y >= 0 && y < k, "class label \(y) of row \(i) is outside 0..<\(k)")
                     loss.classRow(zi, k: k, label: y, scale: scale, gradient: gi, loss: rowLoss + i, correct: rowCorrect + i)
                 case .values(let t):
                     loss.valueRow(zi, k: k, targets: t.pointer + i * t.rowStride, scale: scale,

@@ -17,38 +17,25 @@ public final class ThreadPool: @unchecked Sendable {
     /// Threads that run tasks, the calling thread included.
     public let threadCount: Int
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var shuttingDown = false
-    private var finishedWorkers = 0
-    private var taskCount = 0
-    private var task: ((Int) -> Void)?
-    private let nextTask = Atomic<Int>(0)
+    // The workers hold only this state, never the pool itself, so dropping the
+    // last reference to the pool reaches `deinit`, which stops them.
+    private let shared: PoolState
 
     /// Starts `threadCount - 1` worker threads; the caller is the last thread.
     public init(threadCount: Int) {
         precondition(threadCount >= 1, "ThreadPool needs at least one thread, got \(threadCount)")
         self.threadCount = threadCount
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
+        shared = PoolState(workerCount: threadCount - 1)
         _ = dpt_omp_set_one_thread()
         for _ in 1..<threadCount {
-            let thread = Thread { [self] in workerLoop() }
+            let thread = Thread { [shared] in shared.workerLoop() }
             thread.stackSize = 8 << 20
             thread.start()
         }
     }
 
-    /// Stops the workers. The pool must not be in a call.
-    public func shutdown() {
-        pthread_mutex_lock(mutex)
-        shuttingDown = true
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
-    }
+    /// Stops the workers. The pool must not be in a call, and takes no calls afterwards.
+    public func shutdown() { shared.shutdown() }
 
     deinit {
         shutdown()
@@ -62,21 +49,7 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            pthread_mutex_lock(mutex)
-            task = escapable
-            taskCount = count
-            finishedWorkers = 0
-            nextTask.store(0, ordering: .relaxed)
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-
-            runTasks(escapable, count: count)
-
-            pthread_mutex_lock(mutex)
-            while finishedWorkers < threadCount - 1 { pthread_cond_wait(done, mutex) }
-            task = nil
-            pthread_mutex_unlock(mutex)
+            shared.run(escapable, count: count)
         }
     }
 
@@ -91,6 +64,65 @@ public final class ThreadPool: @unchecked Sendable {
             body(start..<min(start + grain, count))
         }
     }
+}
+
+/// What the caller and the workers of one pool share, guarded by `mutex`.
+private final class PoolState: @unchecked Sendable {
+    let workerCount: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var generation = 0
+    private var shuttingDown = false
+    private var finishedWorkers = 0
+    private var taskCount = 0
+    private var task: ((Int) -> Void)?
+    private let nextTask = Atomic<Int>(0)
+
+    init(workerCount: Int) {
+        self.workerCount = workerCount
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+    }
+
+    // Runs once the pool and every worker have let go of the state.
+    deinit {
+        pthread_cond_destroy(done)
+        pthread_cond_destroy(wake)
+        pthread_mutex_destroy(mutex)
+        done.deallocate()
+        wake.deallocate()
+        mutex.deallocate()
+    }
+
+    func shutdown() {
+        pthread_mutex_lock(mutex)
+        shuttingDown = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs tasks 0..<count on the calling thread and every worker; returns
+    /// when all are done and no worker holds `body` any more.
+    func run(_ body: @escaping (Int) -> Void, count: Int) {
+        pthread_mutex_lock(mutex)
+        precondition(!shuttingDown, "ThreadPool used after shutdown()")
+        task = body
+        taskCount = count
+        finishedWorkers = 0
+        nextTask.store(0, ordering: .relaxed)
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+
+        runTasks(body, count: count)
+
+        pthread_mutex_lock(mutex)
+        while finishedWorkers < workerCount { pthread_cond_wait(done, mutex) }
+        task = nil
+        pthread_mutex_unlock(mutex)
+    }
 
     private func runTasks(_ body: (Int) -> Void, count: Int) {
         while true {
@@ -100,19 +132,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Runs tasks of the current call. The closure reference is dropped when
-    /// this returns, before the worker reports itself finished, so the
-    /// caller's `withoutActuallyEscaping` sees it unescaped.
-    @inline(never)
-    private func runCurrentTask() {
-        pthread_mutex_lock(mutex)
-        let body = task
-        let count = taskCount
-        pthread_mutex_unlock(mutex)
-        if let body { runTasks(body, count: count) }
-    }
-
-    private func workerLoop() {
+    func workerLoop() {
         _ = dpt_omp_set_one_thread()
         var seen = 0
         while true {
@@ -123,13 +143,19 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             seen = generation
+            var body = task
+            let count = taskCount
             pthread_mutex_unlock(mutex)
 
-            runCurrentTask()
+            if let running = body { runTasks(running, count: count) }
+            // Drop the closure before reporting: once the last worker reports,
+            // the caller leaves `withoutActuallyEscaping`, which traps if a
+            // reference to the closure is still alive.
+            body = nil
 
             pthread_mutex_lock(mutex)
             finishedWorkers += 1
-            if finishedWorkers == threadCount - 1 { pthread_cond_signal(done) }
+            if finishedWorkers == workerCount { pthread_cond_signal(done) }
             pthread_mutex_unlock(mutex)
         }
     }

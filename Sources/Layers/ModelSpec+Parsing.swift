@@ -17,7 +17,7 @@ extension ModelSpec {
     /// Parses `INPUT-WIDTH:ACTIVATION-...-WIDTH:HEAD`.
     public init(parsing text: String) throws(ModelSpecError) {
         let spec = text.trimmingCharacters(in: " ")
-        let tokens = spec.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        let tokens = spec.layerTokens()
         guard tokens.count >= 2 else {
             throw ModelSpecError("model spec '\(spec)': expected INPUT-WIDTH:ACTIVATION-...-WIDTH:HEAD, e.g. 784-256:relu-10:softmax")
         }
@@ -78,6 +78,28 @@ extension ModelSpec {
 }
 
 extension String {
+    /// The spec cut at every '-' outside parentheses, so a parameter such as
+    /// `leakyrelu(1e-2)` or `leakyrelu(-0.5)` stays in its layer's token.
+    fileprivate func layerTokens() -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var depth = 0
+        for character in self {
+            switch character {
+            case "(": depth += 1
+            case ")": depth = max(depth - 1, 0)
+            case "-" where depth == 0:
+                tokens.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        tokens.append(current)
+        return tokens
+    }
+
     fileprivate func trimmingCharacters(in character: Character) -> String {
         var text = Substring(self)
         while text.first == character { text = text.dropFirst() }

@@ -9,6 +9,10 @@
 // Weights are stored (in, out), so the forward is A·W with no transpose.
 // Every GEMM sees exactly one micro-batch (M = m forward and for dA, K = m
 // for dW), cut into fixed column tiles by `Gemm` (DESIGN.md 3).
+// Accumulating a micro-batch's gradients computes them apart and then adds
+// them, so the result has the bits of "each micro-batch, then the sum" that
+// another rank split would produce. dnnl_sgemm's own beta = 1 does not give
+// those bits for K = m > 384 or for a layer of width 1 (see GemmTests).
 
 import Engine
 
@@ -91,7 +95,14 @@ public final class Network {
         for index in stride(from: spec.layers.count - 1, through: 0, by: -1) {
             let offsets = layout.layers[index]
             let previous = index == 0 ? input : workspace.activation[index - 1].topRows(m)
-            Gemm.multiply(previous, transposeA: true, dZ, into: weights(index, gradients), accumulate: accumulate, pool: pool)
+            let dW = weights(index, gradients)
+            if accumulate {
+                let scratch = Matrix(workspace.weightScratch.pointer, rows: dW.rows, columns: dW.columns)
+                Gemm.multiply(previous, transposeA: true, dZ, into: scratch, pool: pool)
+                add(scratch.pointer, into: dW.pointer, count: dW.rows * dW.columns, pool: pool)
+            } else {
+                Gemm.multiply(previous, transposeA: true, dZ, into: dW, pool: pool)
+            }
             columnSums(dZ, into: gradients.pointer + offsets.bias, accumulate: accumulate, workspace: workspace, pool: pool)
             if index == 0 { break }
 
@@ -103,7 +114,7 @@ public final class Network {
                 let target = gradients.pointer + slopeOffset
                 if accumulate {
                     ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: z, into: workspace.columnScratch.pointer, pool: pool)
-                    add(workspace.columnScratch.pointer, into: target, count: spec.layers[below].width)
+                    add(workspace.columnScratch.pointer, into: target, count: spec.layers[below].width, pool: pool)
                 } else {
                     ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: z, into: target, pool: pool)
                 }
@@ -120,14 +131,17 @@ public final class Network {
     ) {
         if accumulate {
             ColumnSums.sum(dZ, into: workspace.columnScratch.pointer, pool: pool)
-            add(workspace.columnScratch.pointer, into: target, count: dZ.columns)
+            add(workspace.columnScratch.pointer, into: target, count: dZ.columns, pool: pool)
         } else {
             ColumnSums.sum(dZ, into: target, pool: pool)
         }
     }
 
-    private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        for j in 0..<count { target[j] += source[j] }
+    /// target += source, elementwise (so the chunking cannot change the bits).
+    private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool) {
+        pool.parallelRanges(count) { range in
+            for j in range { target[j] += source[j] }
+        }
     }
 
     /// Evaluation forward of up to `workspace.rows` rows: returns the logits

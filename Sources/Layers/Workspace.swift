@@ -15,6 +15,9 @@ public final class Workspace {
     public let gradient: [Matrix]
     /// Scratch of max-width floats for column sums that are added to a gradient.
     public let columnScratch: FloatBuffer
+    /// Scratch as large as the largest weight matrix, for a weight gradient
+    /// that is added to an accumulated one.
+    public let weightScratch: FloatBuffer
     private let storage: [FloatBuffer]
 
     public init(network: Network, rows: Int) {
@@ -31,6 +34,13 @@ public final class Workspace {
         let widest = network.maximumWidth
         gradient = [matrix(widest), matrix(widest)]
         columnScratch = FloatBuffer(count: widest)
+        var largestWeight = 0
+        var fanIn = network.spec.inputWidth
+        for layer in network.spec.layers {
+            largestWeight = max(largestWeight, fanIn * layer.width)
+            fanIn = layer.width
+        }
+        weightScratch = FloatBuffer(count: largestWeight)
         self.storage = storage
     }
 }
