@@ -42,9 +42,30 @@ public protocol Communicator: AnyObject {
 
     /// Ends every rank of the job with exit status `code`.
     func abort(code: Int32) -> Never
+
+    /// Starts summing `values` over ranks like `allreduceSum`, to complete
+    /// during later `progressSums()` calls or at `finishSums()`; `values` must
+    /// stay untouched until then. `bucket` names the buffer (the same on every
+    /// rank, stable across steps). Communicators without nonblocking support
+    /// sum at once.
+    func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError)
+
+    /// Advances the started sums without waiting.
+    func progressSums() throws(CollectiveError)
+
+    /// Waits for every started sum.
+    func finishSums() throws(CollectiveError)
 }
 
 extension Communicator {
+    public func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        try allreduceSum(values)
+    }
+
+    public func progressSums() throws(CollectiveError) {}
+
+    public func finishSums() throws(CollectiveError) {}
+
     /// Whether the deterministic sum works at this world size (a power of two).
     public var supportsDeterministicReduction: Bool {
         size > 0 && size & (size - 1) == 0

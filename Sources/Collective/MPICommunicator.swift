@@ -36,6 +36,9 @@ public final class MPICommunicator: Communicator {
     private let ownerThread: pthread_t
     private var isFinalized = false
     private let scratch = ScratchSpace()
+    /// Bucket sums, created on first use and reused every step.
+    private var overlapped: [Int: OverlappedSum] = [:]
+    private var inFlight: [OverlappedSum] = []
     private static let exchangeTag: Int32 = 0x4450
 
     /// Initialises MPI with `MPI_THREAD_FUNNELED` and joins the world.
@@ -127,6 +130,37 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// Starts a deterministic bucket sum on nonblocking messages (`.mpi`: sums at once).
+    public func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        enter()
+        guard reduction == .deterministic, size > 1 else { return try allreduceSum(values) }
+        guard supportsDeterministicReduction else { throw .worldSizeNotPowerOfTwo(size: size) }
+        precondition(values.count * 4 <= messagePieceBytes, "bucket \(bucket) exceeds one message piece")
+        let sum: OverlappedSum
+        if let existing = overlapped[bucket] {
+            sum = existing
+        } else {
+            sum = OverlappedSum(tag: bucket)
+            overlapped[bucket] = sum
+            inFlight.reserveCapacity(overlapped.count)
+        }
+        try sum.start(values, over: self)
+        inFlight.append(sum)
+    }
+
+    /// Advances every started bucket sum whose messages have arrived.
+    public func progressSums() throws(CollectiveError) {
+        enter()
+        for sum in inFlight { try sum.advance(over: self, blocking: false) }
+    }
+
+    /// Completes every started bucket sum.
+    public func finishSums() throws(CollectiveError) {
+        enter()
+        for sum in inFlight { try sum.advance(over: self, blocking: true) }
+        inFlight.removeAll(keepingCapacity: true)
+    }
+
     /// Elementwise maximum over ranks (`MPI_Allreduce`, exact in any order).
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError) {
         enter()
@@ -200,5 +234,30 @@ extension MPICommunicator: PointToPointTransport {
                 receive.baseAddress, Int32(receive.count), dpt_mpi_byte(), Int32(partner), Self.exchangeTag,
                 communicator, dpt_mpi_status_ignore()),
             "MPI_Sendrecv")
+    }
+}
+
+extension MPICommunicator: NonblockingTransport {
+    func postExchange(
+        send: UnsafeRawBufferPointer, receive: UnsafeMutableRawBufferPointer, partner: Int, tag: Int32,
+        requests: UnsafeMutablePointer<MPI_Request>
+    ) throws(CollectiveError) {
+        try Self.check(
+            MPI_Irecv(receive.baseAddress, Int32(receive.count), dpt_mpi_byte(), Int32(partner), tag, communicator,
+                      requests + 1),
+            "MPI_Irecv")
+        try Self.check(
+            MPI_Isend(send.baseAddress, Int32(send.count), dpt_mpi_byte(), Int32(partner), tag, communicator, requests),
+            "MPI_Isend")
+    }
+
+    func testExchange(_ requests: UnsafeMutablePointer<MPI_Request>) throws(CollectiveError) -> Bool {
+        var done: Int32 = 0
+        try Self.check(MPI_Testall(2, requests, &done, dpt_mpi_statuses_ignore()), "MPI_Testall")
+        return done != 0
+    }
+
+    func waitExchange(_ requests: UnsafeMutablePointer<MPI_Request>) throws(CollectiveError) {
+        try Self.check(MPI_Waitall(2, requests, dpt_mpi_statuses_ignore()), "MPI_Waitall")
     }
 }

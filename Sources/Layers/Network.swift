@@ -86,9 +86,11 @@ public final class Network {
     /// - outputGradient: dZ_L (m, k), consumed (overwritten).
     /// - gradients: arena-shaped; receives dW, db (and dα) of this micro-batch,
     ///   or has them added when `accumulate` is true.
+    /// - layerFinished: called with l, last layer first, once layer l's gradients are written.
     public func backward(
         _ input: Matrix, outputGradient: Matrix, parameters: FloatBuffer, gradients: FloatBuffer,
-        accumulate: Bool, workspace: Workspace, pool: ThreadPool
+        accumulate: Bool, workspace: Workspace, pool: ThreadPool,
+        layerFinished: (Int) -> Void = { _ in }
     ) {
         let m = input.rows
         var dZ = outputGradient
@@ -104,6 +106,9 @@ public final class Network {
                 Gemm.multiply(previous, transposeA: true, dZ, into: dW, pool: pool)
             }
             columnSums(dZ, into: gradients.pointer + offsets.bias, accumulate: accumulate, workspace: workspace, pool: pool)
+            // Layer `index`'s weight, bias and slope gradients are final now
+            // (its slopes were done in the layer above's dA step).
+            layerFinished(index)
             if index == 0 { break }
 
             let below = index - 1

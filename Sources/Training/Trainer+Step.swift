@@ -11,34 +11,66 @@ extension Trainer {
     func step(batch: Int) throws(TrainingError) {
         let local = config.microBatchCount / communicator.size
         let first = communicator.rank * local
-        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0)
-        let gradient = gradientSlots[0]
-        if communicator.size > 1 {
-            let start = ContinuousClock.now
-            do {
-                try gradient.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
-                    try communicator.allreduceSum(buffer)
-                }
-            } catch {
-                throw .communication(error.description)
-            }
-            communicationTime += ContinuousClock.now - start
+        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, onSpine: true)
+        let start = ContinuousClock.now
+        do throws(CollectiveError) {
+            if let error = pendingCommunicationError { throw error }
+            try communicator.finishSums()
+        } catch {
+            pendingCommunicationError = nil
+            throw .communication(error.description)
         }
-        optimizer.update(parameters: parameters, gradients: gradient, learningRate: config.learningRate, pool: pool)
+        if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
+        optimizer.update(
+            parameters: parameters, gradients: gradientSlots[0], learningRate: config.learningRate, pool: pool)
         stepIndex += 1
     }
 
     /// Sums the gradients of `microBatches` into `gradientSlots[slot]`:
     /// sum(lo, hi) = sum(lo, mid) + sum(mid, hi) with mid = lo + (hi − lo)/2.
-    private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int) {
+    ///
+    /// The rank's last micro-batch ends the right spine of its tree; the
+    /// spine's additions are made per layer as soon as backward has written
+    /// that layer (deepest first, as the recursion would), and the layer's
+    /// buckets start their reduction across ranks right away.
+    private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool) {
         if microBatches.count == 1 {
-            leaf(batch: batch, microBatch: microBatches.lowerBound, into: gradientSlots[slot], accumulate: false)
+            leaf(batch: batch, microBatch: microBatches.lowerBound, into: gradientSlots[slot]) { layer in
+                if onSpine { finishLayer(layer, spineDepth: slot) }
+            }
             return
         }
         let middle = microBatches.lowerBound + microBatches.count / 2
-        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot)
-        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1)
-        Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
+        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false)
+        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine)
+        if !onSpine { Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool) }
+    }
+
+    /// Completes layer `layer`'s part of the rank's gradient sum and starts
+    /// reducing its buckets across ranks.
+    private func finishLayer(_ layer: Int, spineDepth: Int) {
+        let range = buckets.layerRanges[layer]
+        for level in stride(from: spineDepth - 1, through: 0, by: -1) {
+            let source = gradientSlots[level + 1].pointer
+            let target = gradientSlots[level].pointer
+            pool.parallelRanges(range.count, grain: Elementwise.grain) { chunk in
+                for i in chunk { target[range.lowerBound + i] += source[range.lowerBound + i] }
+            }
+        }
+        guard pendingCommunicationError == nil else { return }
+        let start = ContinuousClock.now
+        do {
+            for bucket in buckets.buckets[layer] {
+                try communicator.startSum(
+                    UnsafeMutableBufferPointer(
+                        start: gradientSlots[0].pointer + bucket.range.lowerBound, count: bucket.range.count),
+                    bucket: bucket.id)
+            }
+            try communicator.progressSums()
+        } catch {
+            pendingCommunicationError = error
+        }
+        if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
     }
 
     /// Forward, loss and backward of one micro-batch into `gradients`.
@@ -46,7 +78,7 @@ extension Trainer {
     /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
-    private func leaf(batch: Int, microBatch: Int, into gradients: FloatBuffer, accumulate: Bool) {
+    private func leaf(batch: Int, microBatch: Int, into gradients: FloatBuffer, layerFinished: (Int) -> Void) {
         let m = config.microBatchSize
         let k = config.model.outputWidth
         let d = config.model.inputWidth
@@ -83,7 +115,7 @@ extension Trainer {
         epochCorrect += orderedSum(rowCorrect.pointer, count: valid)
         network.backward(
             x, outputGradient: dZ, parameters: parameters, gradients: gradients,
-            accumulate: accumulate, workspace: workspace, pool: pool)
+            accumulate: false, workspace: workspace, pool: pool, layerFinished: layerFinished)
     }
 
     /// Mean loss and accuracy over every row of `data`, in fixed chunks of

@@ -77,6 +77,10 @@ public final class Trainer {
 
     /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
     let gradientSlots: [FloatBuffer]
+    /// How slot 0 is cut for the reduction across ranks.
+    let buckets: GradientBuckets
+    /// A failed collective inside backward's per-layer callback, thrown after it.
+    var pendingCommunicationError: CollectiveError?
     let workspace: Workspace
     let evaluationWorkspace: Workspace
     let input: FloatBuffer         // (m, n_0)
@@ -129,6 +133,7 @@ public final class Trainer {
         let localMicroBatches = config.microBatchCount / communicator.size
         let levels = Trainer.treeDepth(localMicroBatches) + 1
         gradientSlots = (0..<levels).map { _ in FloatBuffer(count: count) }
+        buckets = GradientBuckets(network.layout)
         workspace = Workspace(network: network, rows: m)
         evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
         input = FloatBuffer(count: m * spec.inputWidth)
