@@ -102,3 +102,36 @@ func temporaryDirectory() throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+extension Binary {
+    /// Runs `script ARGUMENTS` (a path relative to the package root). After `timeout` seconds the
+    /// script gets SIGTERM, so that its traps can clean up, and SIGKILL 15 s later.
+    static func runScript(_ script: String, _ arguments: [String], timeout: Double) throws -> RunResult {
+        let process = Process()
+        process.executableURL = packageRoot.appendingPathComponent(script)
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = ReadAll(out.fileHandleForReading)
+        let errData = ReadAll(err.fileHandleForReading)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("\(script) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            kill(process.processIdentifier, SIGTERM)
+            let grace = Date().addingTimeInterval(15)
+            while process.isRunning && Date() < grace { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return RunResult(
+            status: process.terminationStatus,
+            stdout: String(decoding: outData.wait(), as: UTF8.self),
+            stderr: String(decoding: errData.wait(), as: UTF8.self))
+    }
+}
