@@ -51,9 +51,23 @@ enum Binary {
 
     /// Runs `command` (looked up on PATH) in the package root, killing it after `timeout` seconds.
     static func runCommand(_ command: [String], timeout: Double = 300) throws -> RunResult {
+        try launch(URL(fileURLWithPath: "/usr/bin/env"), command, timeout: timeout, terminationGrace: 0)
+    }
+
+    /// Runs `script ARGUMENTS` (a path relative to the package root). After `timeout` seconds the
+    /// script gets SIGTERM, so that its traps can clean up, and SIGKILL 15 s later.
+    static func runScript(_ script: String, _ arguments: [String], timeout: Double) throws -> RunResult {
+        try launch(packageRoot.appendingPathComponent(script), arguments, timeout: timeout, terminationGrace: 15)
+    }
+
+    /// Runs `executable ARGUMENTS` in the package root with captured output. Past `timeout`
+    /// it records an issue, sends SIGTERM when `terminationGrace` > 0, and SIGKILL after the grace.
+    private static func launch(
+        _ executable: URL, _ arguments: [String], timeout: Double, terminationGrace: Double
+    ) throws -> RunResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
+        process.executableURL = executable
+        process.arguments = arguments
         process.currentDirectoryURL = packageRoot
         let out = Pipe()
         let err = Pipe()
@@ -66,9 +80,13 @@ enum Binary {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            Issue.record("\(command.joined(separator: " ")) did not finish within \(timeout) s")
+            Issue.record("\(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            if terminationGrace > 0 {
+                kill(process.processIdentifier, SIGTERM)
+                let grace = Date().addingTimeInterval(terminationGrace)
+                while process.isRunning && Date() < grace { usleep(20_000) }
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
         return RunResult(
@@ -103,35 +121,3 @@ func temporaryDirectory() throws -> URL {
     return url
 }
 
-extension Binary {
-    /// Runs `script ARGUMENTS` (a path relative to the package root). After `timeout` seconds the
-    /// script gets SIGTERM, so that its traps can clean up, and SIGKILL 15 s later.
-    static func runScript(_ script: String, _ arguments: [String], timeout: Double) throws -> RunResult {
-        let process = Process()
-        process.executableURL = packageRoot.appendingPathComponent(script)
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outData = ReadAll(out.fileHandleForReading)
-        let errData = ReadAll(err.fileHandleForReading)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            Issue.record("\(script) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-            kill(process.processIdentifier, SIGTERM)
-            let grace = Date().addingTimeInterval(15)
-            while process.isRunning && Date() < grace { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        return RunResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData.wait(), as: UTF8.self),
-            stderr: String(decoding: errData.wait(), as: UTF8.self))
-    }
-}
