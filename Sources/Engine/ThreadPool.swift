@@ -66,39 +66,45 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
-/// What the caller and the workers of one pool share, guarded by `mutex`.
+/// What the caller and the workers of one pool share.
+///
+/// A call publishes the task, then bumps `generation`. Workers spin on
+/// `generation` for a short while after each call (the next call of a
+/// training step follows within microseconds) and only then sleep on `wake`;
+/// the bump happens under `mutex` so a worker going to sleep cannot miss it.
+/// The caller spins until every worker has reported, yielding the core now
+/// and then in case a worker was descheduled.
 private final class PoolState: @unchecked Sendable {
     let workerCount: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var shuttingDown = false
-    private var finishedWorkers = 0
+    private let generation = Atomic<Int>(0)
+    private let finishedWorkers = Atomic<Int>(0)
+    private let shuttingDown = Atomic<Bool>(false)
     private var taskCount = 0
     private var task: ((Int) -> Void)?
     private let nextTask = Atomic<Int>(0)
+
+    /// Polls of `generation` before a worker sleeps (tens of microseconds).
+    private static let spinLimit = 20_000
 
     init(workerCount: Int) {
         self.workerCount = workerCount
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
     }
 
     // Runs once the pool and every worker have let go of the state.
     deinit {
-        pthread_cond_destroy(done)
         pthread_cond_destroy(wake)
         pthread_mutex_destroy(mutex)
-        done.deallocate()
         wake.deallocate()
         mutex.deallocate()
     }
 
     func shutdown() {
         pthread_mutex_lock(mutex)
-        shuttingDown = true
+        shuttingDown.store(true, ordering: .releasing)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
     }
@@ -106,22 +112,24 @@ private final class PoolState: @unchecked Sendable {
     /// Runs tasks 0..<count on the calling thread and every worker; returns
     /// when all are done and no worker holds `body` any more.
     func run(_ body: @escaping (Int) -> Void, count: Int) {
-        pthread_mutex_lock(mutex)
-        precondition(!shuttingDown, "ThreadPool used after shutdown()")
+        precondition(!shuttingDown.load(ordering: .acquiring), "ThreadPool used after shutdown()")
         task = body
         taskCount = count
-        finishedWorkers = 0
+        finishedWorkers.store(0, ordering: .relaxed)
         nextTask.store(0, ordering: .relaxed)
-        generation &+= 1
+        pthread_mutex_lock(mutex)
+        generation.add(1, ordering: .releasing)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
         runTasks(body, count: count)
 
-        pthread_mutex_lock(mutex)
-        while finishedWorkers < workerCount { pthread_cond_wait(done, mutex) }
+        var polls = 0
+        while finishedWorkers.load(ordering: .acquiring) < workerCount {
+            polls += 1
+            if polls % 1_000 == 0 { sched_yield() }
+        }
         task = nil
-        pthread_mutex_unlock(mutex)
     }
 
     private func runTasks(_ body: (Int) -> Void, count: Int) {
@@ -136,27 +144,32 @@ private final class PoolState: @unchecked Sendable {
         _ = dpt_omp_set_one_thread()
         var seen = 0
         while true {
-            pthread_mutex_lock(mutex)
-            while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
-            if shuttingDown {
-                pthread_mutex_unlock(mutex)
-                return
+            var polls = 0
+            while generation.load(ordering: .acquiring) == seen && polls < Self.spinLimit
+                && !shuttingDown.load(ordering: .relaxed)
+            {
+                polls += 1
             }
-            seen = generation
-            var body = task
-            let count = taskCount
-            pthread_mutex_unlock(mutex)
-
-            if let running = body { runTasks(running, count: count) }
-            // Drop the closure before reporting: once the last worker reports,
-            // the caller leaves `withoutActuallyEscaping`, which traps if a
-            // reference to the closure is still alive.
-            body = nil
-
-            pthread_mutex_lock(mutex)
-            finishedWorkers += 1
-            if finishedWorkers == workerCount { pthread_cond_signal(done) }
-            pthread_mutex_unlock(mutex)
+            if generation.load(ordering: .acquiring) == seen {
+                pthread_mutex_lock(mutex)
+                while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed) {
+                    pthread_cond_wait(wake, mutex)
+                }
+                pthread_mutex_unlock(mutex)
+            }
+            if shuttingDown.load(ordering: .acquiring) { return }
+            seen = generation.load(ordering: .acquiring)
+            runCurrentTask()
+            finishedWorkers.add(1, ordering: .releasing)
         }
+    }
+
+    /// Runs the published task's remaining indices. The closure reference
+    /// dies when this returns, before the worker reports: once the last worker
+    /// reports, the caller leaves `withoutActuallyEscaping`, which traps if a
+    /// reference to the closure is still alive.
+    @inline(never)
+    private func runCurrentTask() {
+        if let body = task { runTasks(body, count: taskCount) }
     }
 }
