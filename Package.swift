@@ -5,7 +5,7 @@
 //     └─ Training (trainer loop, evaluation, logging)
 //          ├─ Layers ──────┐
 //          ├─ Optimizers ──┼─ Engine ─ CDNNL (oneDNN sgemm)
-//          ├─ Datasets ────┘    └──── CZlib (gzip)
+//          ├─ Datasets ────┘    └──── CZlib (gzip; checkpoint CRC-32)
 //          └─ Collective ─ CMPI (MPICH)
 import PackageDescription
 
@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "Engine", "Layers", "Optimizers", "Datasets", "Collective",
+                "Engine", "Layers", "Optimizers", "Datasets", "Collective", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
