@@ -66,7 +66,8 @@ public final class TensorBoardWriter {
         try? close()
     }
 
-    /// Records `value` under `tag` (e.g. `train/loss`) at `step`.
+    /// Records `value` under `tag` (e.g. `train/loss`) at `step`, stored as a float32
+    /// (TensorBoard's simple_value).
     /// - Parameter wallTime: seconds since 1970; now if nil.
     public func addScalar(tag: String, value: Double, step: Int, wallTime: Double? = nil) throws(MetricsError) {
         try addScalars([(tag, value)], step: step, wallTime: wallTime)
