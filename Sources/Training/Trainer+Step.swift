@@ -20,9 +20,13 @@ extension Trainer {
             pendingCommunicationError = nil
             throw .communication(error.description)
         }
-        if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
+        let reduced = ContinuousClock.now
+        times.waiting += reduced - start
+        if communicator.size > 1 { communicationTime += reduced - start }
         optimizer.update(
             parameters: parameters, gradients: gradientSlots[0], learningRate: config.learningRate, pool: pool)
+        times.optimizer += ContinuousClock.now - reduced
+        times.steps += 1
         stepIndex += 1
     }
 
@@ -43,12 +47,18 @@ extension Trainer {
         let middle = microBatches.lowerBound + microBatches.count / 2
         accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false)
         accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine)
-        if !onSpine { Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool) }
+        if !onSpine {
+            let start = ContinuousClock.now
+            Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
+            times.reduction += ContinuousClock.now - start
+        }
     }
 
     /// Completes layer `layer`'s part of the rank's gradient sum and starts
     /// reducing its buckets across ranks.
     private func finishLayer(_ layer: Int, spineDepth: Int) {
+        let entered = ContinuousClock.now
+        defer { times.reduction += ContinuousClock.now - entered }
         let range = buckets.layerRanges[layer]
         for level in stride(from: spineDepth - 1, through: 0, by: -1) {
             let source = gradientSlots[level + 1].pointer
@@ -79,6 +89,7 @@ extension Trainer {
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
     private func leaf(batch: Int, microBatch: Int, into gradients: FloatBuffer, layerFinished: (Int) -> Void) {
+        let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
         let k = config.model.outputWidth
         let d = config.model.inputWidth
@@ -105,7 +116,11 @@ extension Trainer {
             if valid < m { (batchTargets.pointer + valid * width).update(repeating: 0, count: (m - valid) * width) }
             targets = .values(Matrix(batchTargets, rows: m, columns: k))
         }
+        let forwardStart = ContinuousClock.now
+        times.gather += forwardStart - gatherStart
         let logits = network.forward(x, parameters: parameters, workspace: workspace, pool: pool)
+        let lossStart = ContinuousClock.now
+        times.forward += lossStart - forwardStart
         let dZ = Matrix(outputGradient, rows: m, columns: k)
         config.loss.evaluate(
             logits: logits, targets: targets, scale: 1 / Float(batchRows),
@@ -113,9 +128,13 @@ extension Trainer {
         if valid < m { (outputGradient.pointer + valid * k).update(repeating: 0, count: (m - valid) * k) }
         epochLoss += orderedSum(rowLoss.pointer, count: valid)
         epochCorrect += orderedSum(rowCorrect.pointer, count: valid)
+        let backwardStart = ContinuousClock.now
+        times.loss += backwardStart - lossStart
+        let reductionBefore = times.reduction
         network.backward(
             x, outputGradient: dZ, parameters: parameters, gradients: gradients,
             accumulate: false, workspace: workspace, pool: pool, layerFinished: layerFinished)
+        times.backward += (ContinuousClock.now - backwardStart) - (times.reduction - reductionBefore)
     }
 
     /// Mean loss and accuracy over every row of `data`, in fixed chunks of

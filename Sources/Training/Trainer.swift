@@ -51,6 +51,28 @@ public struct RunOptions: Sendable {
     }
 }
 
+/// Time spent in each part of the training steps (this rank, summed).
+public struct StepTimes: Sendable, Codable {
+    /// Copying the micro-batch rows and targets.
+    public var gather = Duration.zero
+    /// Network forward (GEMMs and fused bias + activation).
+    public var forward = Duration.zero
+    /// Fused loss and its gradient.
+    public var loss = Duration.zero
+    /// Network backward (GEMMs, activation derivatives, column sums), without the reduction work inside it.
+    public var backward = Duration.zero
+    /// Summing the micro-batch tree and starting / driving the reduction between layers.
+    public var reduction = Duration.zero
+    /// Waiting for the reduction to finish after backward.
+    public var waiting = Duration.zero
+    /// The optimizer update.
+    public var optimizer = Duration.zero
+    /// Steps timed.
+    public var steps = 0
+
+    public init() {}
+}
+
 /// What a finished run reports.
 public struct TrainingSummary: Sendable {
     public let final: EpochReport
@@ -95,6 +117,8 @@ public final class Trainer {
     var epochLoss = 0.0
     var epochCorrect = 0.0
     var communicationTime = Duration.zero
+    /// Where this rank's step time went, summed since the trainer started.
+    public internal(set) var times = StepTimes()
     var stepIndex = 0
 
     public init(
