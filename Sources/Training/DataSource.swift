@@ -58,6 +58,27 @@ public enum DataSource {
         return (train, test)
     }
 
+    /// Holds out `fraction` of `train`'s rows for validation, chosen by a
+    /// permutation that is a pure function of `seed`; both parts keep file order.
+    public static func splitValidation(
+        _ train: Dataset, fraction: Double, seed: UInt64
+    ) throws(TrainingError) -> (train: Dataset, validation: Dataset?) {
+        guard fraction > 0 else { return (train, nil) }
+        let held = Int(Double(train.rowCount) * fraction)
+        guard held > 0, held < train.rowCount else {
+            throw .invalidOption(
+                "--validation-split \(fraction) of \(train.rowCount) rows leaves \(held == 0 ? "no validation" : "no training") rows")
+        }
+        var order = [Int32](repeating: 0, count: train.rowCount)
+        order.withUnsafeMutableBufferPointer { CounterRNG(seed: seed).permutation(into: $0, .validationSplit, stream: 0) }
+        let validationRows = order[..<held].map(Int.init).sorted()
+        let trainingRows = order[held...].map(Int.init).sorted()
+        return (
+            train.subset(rows: trainingRows, name: train.name),
+            train.subset(rows: validationRows, name: "\(train.name) (validation)")
+        )
+    }
+
     /// The XOR truth table: inputs (0,0), (0,1), (1,0), (1,1) → 0, 1, 1, 0.
     public static func xorDataset() -> Dataset {
         Dataset(

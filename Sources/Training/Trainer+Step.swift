@@ -5,6 +5,7 @@ import Collective
 import Datasets
 import Engine
 import Layers
+import Optimizers
 
 extension Trainer {
     /// Runs global batch `batch` of the current epoch.
@@ -23,11 +24,27 @@ extension Trainer {
         let reduced = ContinuousClock.now
         times.waiting += reduced - start
         if communicator.size > 1 { communicationTime += reduced - start }
-        optimizer.update(
-            parameters: parameters, gradients: gradientSlots[0], learningRate: config.learningRate, pool: pool)
+        applyUpdate(gradientSlots[0])
         times.optimizer += ContinuousClock.now - reduced
         times.steps += 1
         stepIndex += 1
+    }
+
+    /// The synchronized update from the reduced gradient, in PyTorch's order:
+    /// clip, add the L2/L1 penalties, step with the scheduled rate, then
+    /// project onto the max-norm ball.
+    private func applyUpdate(_ gradient: FloatBuffer) {
+        if let clipping = config.clipping { clipping.apply(to: gradient, pool: pool) }
+        if config.penalty.isActive {
+            config.penalty.apply(parameters: parameters, gradients: gradient, mask: decayMask, pool: pool)
+        }
+        lastLearningRate = Float(schedule.learningRate(step: stepIndex, epoch: epoch, state: scheduleState))
+        optimizer.update(parameters: parameters, gradients: gradient, learningRate: lastLearningRate, pool: pool)
+        if let maxNorm = config.maxNorm {
+            for slot in network.layout.tensors where slot.role == .weight {
+                maxNorm.apply(to: parameters, offset: slot.offset, inputs: slot.shape[0], outputs: slot.shape[1], pool: pool)
+            }
+        }
     }
 
     /// Sums the gradients of `microBatches` into `gradientSlots[slot]`:

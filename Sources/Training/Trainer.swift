@@ -26,14 +26,20 @@ public struct EpochReport: Sendable {
     public let trainLoss: Double
     /// Training accuracy over the epoch's steps, for classification losses.
     public let trainAccuracy: Double?
+    /// Loss over the validation rows, when the run holds some out.
+    public let validationLoss: Double?
+    /// Accuracy over the validation rows, for classification losses.
+    public let validationAccuracy: Double?
     /// Loss over the whole test split.
     public let testLoss: Double
     /// Accuracy over the whole test split, for classification losses.
     public let testAccuracy: Double?
     /// Training samples per second (steps only, evaluation excluded).
     public let samplesPerSecond: Double
-    /// Learning rate used in the epoch.
+    /// Learning rate of the epoch's last step.
     public let learningRate: Float
+    /// Whether early stopping ends the run after this epoch.
+    public let stopsEarly: Bool
     /// Fraction of the epoch's step time this rank spent in gradient reductions.
     public let communicationShare: Double
 }
@@ -76,6 +82,8 @@ public struct StepTimes: Sendable, Codable {
 /// What a finished run reports.
 public struct TrainingSummary: Sendable {
     public let final: EpochReport
+    /// The epoch whose weights the run ends with when early stopping restored the best ones.
+    public let restoredEpoch: Int?
     /// SHA-256 of the final parameter bytes: the run's reproducibility fingerprint.
     public let fingerprint: String
     /// Optimizer steps taken.
@@ -94,8 +102,23 @@ public final class Trainer {
     let watchdog: Watchdog?
     let train: Dataset
     let test: Dataset
+    let validation: Dataset?
     let trainTargets: TargetTable
     let testTargets: TargetTable
+    let validationTargets: TargetTable?
+
+    /// The learning-rate schedule and its state (reduce-on-plateau's memory).
+    let schedule: LearningRateSchedule
+    var scheduleState: LearningRateSchedule.State
+    /// Early stopping's memory, and the weights of its best epoch.
+    var earlyStopping: EarlyStopping?
+    var bestParameters: FloatBuffer?
+    /// Arena ranges the L1/L2 penalties apply to: the weight matrices.
+    let decayMask: DecayMask
+    /// The epoch being trained (0-based).
+    var epoch = 0
+    /// Learning rate of the last step.
+    var lastLearningRate: Float = 0
 
     /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
     let gradientSlots: [FloatBuffer]
@@ -122,13 +145,14 @@ public final class Trainer {
     var stepIndex = 0
 
     public init(
-        config: TrainingConfig, train: Dataset, test: Dataset,
+        config: TrainingConfig, train: Dataset, test: Dataset, validation: Dataset? = nil,
         communicator: any Communicator, pool: ThreadPool, options: RunOptions = RunOptions(),
         watchdog: Watchdog? = nil, deterministicReduction: Bool = true
     ) throws(TrainingError) {
         try config.validate(worldSize: communicator.size, deterministicReduction: deterministicReduction)
         let spec = config.model
-        for (split, data) in [("training", train), ("test", test)] where data.featureCount != spec.inputWidth {
+        let splits = [("training", train), ("test", test)] + (validation.map { [("validation", $0)] } ?? [])
+        for (split, data) in splits where data.featureCount != spec.inputWidth {
             throw .dataMismatch(
                 "model spec '\(spec)' takes \(spec.inputWidth) inputs but the \(split) data \(data.name) has \(data.featureCount) features per row")
         }
@@ -139,6 +163,13 @@ public final class Trainer {
         self.config = config
         self.train = train
         self.test = test
+        self.validation = validation
+        self.validationTargets = try validation.map { (data) throws(TrainingError) in
+            try TargetTable.prepare(data, loss: config.loss, outputs: spec.outputWidth)
+        }
+        self.schedule = config.learningRateSchedule
+        self.scheduleState = config.learningRateSchedule.initialState()
+        self.earlyStopping = config.earlyStopping
         self.communicator = communicator
         self.pool = pool
         self.options = options
@@ -148,6 +179,7 @@ public final class Trainer {
 
         let network = Network(spec)
         let count = network.parameterCount
+        decayMask = DecayMask(ranges: network.layout.tensors.filter { $0.role == .weight }.map { $0.offset..<($0.offset + $0.count) })
         self.network = network
         parameters = FloatBuffer(count: count)
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
@@ -202,11 +234,14 @@ public final class Trainer {
     /// Training rows one epoch visits.
     var rowsPerEpoch: Int { min(stepsPerEpoch * config.globalBatchSize, train.rowCount) }
 
-    /// Trains for `config.epochs` epochs, calling `onEpoch` on rank 0 after each.
+    /// Trains for `config.epochs` epochs (or until early stopping), calling
+    /// `onEpoch` on rank 0 after each.
     public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
+        try config.validate(runSteps: config.epochs * stepsPerEpoch)
         var last: EpochReport?
         let rng = CounterRNG(seed: config.seed)
         for epoch in 0..<config.epochs {
+            self.epoch = epoch
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
             epochLoss = 0
             epochCorrect = 0
@@ -224,23 +259,62 @@ public final class Trainer {
             var sums = [epochLoss, epochCorrect]
             try reduce(&sums)
             let trainRows = Double(rowsPerEpoch)
-            // Rank 0 validates over every test row exactly once and shares the
-            // result, so every rank could branch on it at the same step.
-            var metrics = communicator.rank == 0 ? evaluate(test, targets: testTargets) : (loss: 0, accuracy: nil)
-            try shareFromRoot(&metrics)
+            let (validationMetrics, testMetrics) = try evaluateOnRoot()
+            let stops = try endOfEpoch(validation: validationMetrics ?? testMetrics)
             let report = EpochReport(
                 epoch: epoch + 1, epochs: config.epochs,
                 trainLoss: sums[0] / trainRows,
                 trainAccuracy: config.loss.hasAccuracy ? sums[1] / trainRows : nil,
-                testLoss: metrics.loss, testAccuracy: metrics.accuracy,
+                validationLoss: validationMetrics?.loss, validationAccuracy: validationMetrics?.accuracy,
+                testLoss: testMetrics.loss, testAccuracy: testMetrics.accuracy,
                 samplesPerSecond: trainRows / max(seconds, 1e-9),
-                learningRate: config.learningRate,
+                learningRate: lastLearningRate, stopsEarly: stops,
                 communicationShare: communicationTime.seconds / max(seconds, 1e-9))
             if communicator.rank == 0 { onEpoch(report) }
             last = report
+            if stops { break }
         }
-        guard let final = last else { throw .invalidOption("--epochs must be positive, got \(config.epochs)") }
-        return TrainingSummary(final: final, fingerprint: fingerprint(), steps: stepIndex)
+        guard var final = last else { throw .invalidOption("--epochs must be positive, got \(config.epochs)") }
+        var restored: Int?
+        if let best = bestParameters, let stopping = earlyStopping, let bestEpoch = stopping.bestEpoch,
+           bestEpoch + 1 != final.epoch
+        {
+            parameters.copy(from: best)
+            restored = bestEpoch + 1
+            let (_, testMetrics) = try evaluateOnRoot()
+            final = final.withTest(testMetrics)
+        }
+        return TrainingSummary(final: final, restoredEpoch: restored, fingerprint: fingerprint(), steps: stepIndex)
+    }
+
+    /// Rank 0 evaluates the validation rows (if any) and the test split, every
+    /// row exactly once, and shares the results, so every rank branches the
+    /// same way on them (DESIGN.md 4).
+    private func evaluateOnRoot() throws(TrainingError) -> (validation: (loss: Double, accuracy: Double?)?, test: (loss: Double, accuracy: Double?)) {
+        let isRoot = communicator.rank == 0
+        var testMetrics = isRoot ? evaluate(test, targets: testTargets) : (loss: 0, accuracy: nil)
+        try shareFromRoot(&testMetrics)
+        guard let validation, let validationTargets else { return (nil, testMetrics) }
+        var validationMetrics = isRoot ? evaluate(validation, targets: validationTargets) : (loss: 0, accuracy: nil)
+        try shareFromRoot(&validationMetrics)
+        return (validationMetrics, testMetrics)
+    }
+
+    /// Feeds the watched metric to reduce-on-plateau and early stopping;
+    /// returns whether the run stops here. Every rank sees the same metric
+    /// (broadcast from rank 0), so every rank decides the same.
+    private func endOfEpoch(validation metrics: (loss: Double, accuracy: Double?)) throws(TrainingError) -> Bool {
+        let value = config.monitor == .accuracy ? (metrics.accuracy ?? .nan) : metrics.loss
+        schedule.observe(metric: value, state: &scheduleState)
+        guard var stopping = earlyStopping else { return false }
+        let decision = stopping.observe(metric: value, epoch: epoch)
+        earlyStopping = stopping
+        if stopping.bestEpoch == epoch {
+            let best = bestParameters ?? FloatBuffer(count: parameters.count)
+            best.copy(from: parameters)
+            bestParameters = best
+        }
+        return decision == .stop
     }
 
     /// SHA-256 of the parameter arena's bytes.
@@ -308,5 +382,16 @@ extension Duration {
     var seconds: Double {
         let (whole, fraction) = components
         return Double(whole) + Double(fraction) * 1e-18
+    }
+}
+
+extension EpochReport {
+    /// The same report with other test metrics.
+    func withTest(_ metrics: (loss: Double, accuracy: Double?)) -> EpochReport {
+        EpochReport(
+            epoch: epoch, epochs: epochs, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
+            validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+            testLoss: metrics.loss, testAccuracy: metrics.accuracy, samplesPerSecond: samplesPerSecond,
+            learningRate: learningRate, stopsEarly: stopsEarly, communicationShare: communicationShare)
     }
 }

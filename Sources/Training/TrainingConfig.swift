@@ -14,6 +14,15 @@ public enum LastBatchPolicy: String, Codable, Sendable, CaseIterable {
     case keep
 }
 
+/// A validation metric to watch.
+public enum MonitoredMetric: String, Codable, Sendable, CaseIterable {
+    case loss
+    case accuracy
+
+    /// Whether smaller is better.
+    public var mode: MonitorMode { self == .loss ? .minimize : .maximize }
+}
+
 /// The settings of one training run.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// The network.
@@ -38,6 +47,22 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evaluationBatchSize: Int
     /// The last partial batch of an epoch: dropped or kept with masked rows.
     public var lastBatch: LastBatchPolicy
+    /// How the learning rate moves from `learningRate` over the run.
+    public var schedule: LearningRateSchedule.Kind = .constant
+    /// Linear warmup composed with the schedule.
+    public var warmup: LearningRateSchedule.Warmup?
+    /// Gradient clipping (by global norm or by value), before penalties and the update.
+    public var clipping: GradientClipping?
+    /// Coupled L2 (λ·w) and L1 (λ·sign w) penalties on the weights (not biases, slopes or norm parameters).
+    public var penalty = WeightPenalty()
+    /// Max-norm constraint on every neuron's incoming weights, after each update.
+    public var maxNorm: MaxNormConstraint?
+    /// Early stopping on the validation metric; the best weights are restored at the end.
+    public var earlyStopping: EarlyStopping?
+    /// The validation metric early stopping and reduce-on-plateau watch.
+    public var monitor: MonitoredMetric = .loss
+    /// Fraction of the training rows held out for validation (0: none).
+    public var validationSplit: Double = 0
 
     public init(
         model: ModelSpec, loss: Loss? = nil, epochs: Int, globalBatchSize: Int, microBatchSize: Int? = nil,
@@ -96,6 +121,36 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                     + "\(listing), or pass --reduction mpi")
         }
         do { try optimizer.validate() } catch { throw .invalidOption(error.description) }
+        if !(validationSplit >= 0 && validationSplit < 1) {
+            throw .invalidOption("--validation-split must be in [0, 1), got \(validationSplit)")
+        }
+        do throws(HyperparameterError) {
+            try learningRateSchedule.validate()
+            try clipping?.validate()
+            try penalty.validate()
+            try maxNorm?.validate()
+            try earlyStopping?.validate()
+        } catch {
+            throw .invalidOption(error.description)
+        }
+        if case .plateau(let rule) = schedule, rule.mode != monitor.mode {
+            throw .invalidOption("the plateau schedule must watch the --monitor metric \(monitor.rawValue) in mode \(monitor.mode.rawValue)")
+        }
+        if earlyStopping != nil && validationSplit == 0 {
+            throw .invalidOption("--early-stopping needs validation data; pass --validation-split, e.g. 0.1")
+        }
+    }
+
+    /// Checks that the schedule fits a run of `steps` steps over `epochs` epochs.
+    public func validate(runSteps steps: Int) throws(TrainingError) {
+        do { try learningRateSchedule.validate(totalSteps: steps, totalEpochs: epochs) } catch {
+            throw .invalidOption(error.description)
+        }
+    }
+
+    /// The schedule starting from `learningRate`.
+    public var learningRateSchedule: LearningRateSchedule {
+        LearningRateSchedule(baseLearningRate: Double(learningRate), kind: schedule, warmup: warmup)
     }
 }
 

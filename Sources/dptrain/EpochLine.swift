@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Training
 
 struct EpochLine {
@@ -13,10 +14,16 @@ struct EpochLine {
     init(_ report: EpochReport) {
         var line = "epoch \(report.epoch)/\(report.epochs)  train loss \(fixed(report.trainLoss, 4))"
         if let accuracy = report.trainAccuracy { line += " acc \(percent(accuracy))" }
+        if let loss = report.validationLoss {
+            line += "  val loss \(fixed(loss, 4))"
+            if let accuracy = report.validationAccuracy { line += " acc \(percent(accuracy))" }
+        }
         line += "  test loss \(fixed(report.testLoss, 4))"
         if let accuracy = report.testAccuracy { line += " acc \(percent(accuracy))" }
+        line += "  lr \(significant(Double(report.learningRate)))"
         line += "  \(Int(report.samplesPerSecond.rounded())) samples/s"
         if report.communicationShare > 0 { line += "  reduction \(fixed(report.communicationShare * 100, 1))% of step time" }
+        if report.stopsEarly { line += "  (early stop)" }
         text = line
     }
 }
@@ -34,6 +41,9 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     }
     return text
 }
+
+/// `value` with 3 significant digits (`%.3g`).
+func significant(_ value: Double) -> String { String(format: "%.3g", value) }
 
 /// A fraction as a percentage with two decimals.
 func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + "%" }

@@ -31,6 +31,8 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Data") var data: DataOptions
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Optimization") var optimization: OptimizationOptions
+    @OptionGroup(title: "Learning-rate schedule") var schedule: ScheduleOptions
+    @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
     @OptionGroup(title: "Output") var output: OutputOptions
 
@@ -72,14 +74,20 @@ struct Train: ParsableCommand {
         let threadCount = try parallel.threadCount()
         let worldSize = communicator.size
         let deterministic = communicator.reduction == .deterministic
-        let config = TrainingConfig(
+        var config = TrainingConfig(
             model: spec, loss: loss, epochs: optimization.epochs, globalBatchSize: optimization.batchSize,
             microBatchSize: try optimization.microBatchSize(worldSize: worldSize), optimizer: optimizerConfig,
             learningRate: optimization.learningRate, seed: optimization.seed, initializer: initializer,
             lastBatch: try optimization.lastBatchPolicy())
+        try regularization.apply(to: &config)
         try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
 
-        let (train, test) = try data.load()
+        let (allTrain, test) = try data.load()
+        let (train, validation) = try DataSource.splitValidation(allTrain, fraction: config.validationSplit, seed: config.seed)
+        let batches = train.rowCount / config.globalBatchSize
+            + (config.lastBatch == .keep && train.rowCount % config.globalBatchSize != 0 ? 1 : 0)
+        try schedule.apply(to: &config, totalSteps: max(1, batches) * config.epochs)
+        try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
         let pool = ThreadPool(threadCount: threadCount)
         defer { pool.shutdown() }
         if worldSize > 1 {
@@ -93,7 +101,7 @@ struct Train: ParsableCommand {
             if communicator.rank == 0 { for warning in warnings { writeStandardError("dptrain: \(warning)\n") } }
         }
         let trainer = try Trainer(
-            config: config, train: train, test: test, communicator: communicator, pool: pool,
+            config: config, train: train, test: test, validation: validation, communicator: communicator, pool: pool,
             options: RunOptions(verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout),
             watchdog: watchdog, deterministicReduction: deterministic)
         let isRoot = communicator.rank == 0
@@ -125,6 +133,9 @@ struct Train: ParsableCommand {
                     "throughput \(Int(achieved.rounded())) samples/s; GEMM-bound limit \(Int(limit.rounded())) samples/s "
                         + "for the same shapes and threads (\(fixed(achieved / limit, 2)) of the limit)")
             }
+        }
+        if isRoot, let restored = summary.restoredEpoch {
+            print("early stopping restored the weights of epoch \(restored)")
         }
         if isRoot {
             if let accuracy = summary.final.testAccuracy {

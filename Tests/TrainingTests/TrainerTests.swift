@@ -150,3 +150,99 @@ func smallConfig(microBatch: Int = 4, optimizer: OptimizerConfig = .adam()) thro
         }
     }
 }
+
+@Suite struct RegularizedTrainingTests {
+    /// Clipping, L2 + L1, max-norm, warmup + cosine and momentum together still
+    /// give the same weights on 1, 2 and 4 in-process ranks.
+    static func regularizedConfig() throws -> TrainingConfig {
+        var config = try smallConfig(optimizer: .sgd(momentum: 0.9, nesterov: false))
+        config.epochs = 3
+        config.clipping = .byNorm(maxNorm: 0.5)
+        config.penalty = WeightPenalty(l2: 1e-3, l1: 1e-4)
+        config.maxNorm = MaxNormConstraint(maxNorm: 1.5)
+        config.schedule = .cosine(epochs: 3, minimumLearningRate: 0)
+        config.warmup = LearningRateSchedule.Warmup(steps: 4)
+        return config
+    }
+
+    @Test func everyRegularizerKeepsTheWorldSizeContract() throws {
+        let reference = try Trainer(
+            config: Self.regularizedConfig(), train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 2)
+        ).run().fingerprint
+        for size in [2, 4] {
+            let outcomes = InProcessCommunicatorGroup(size: size).run { communicator in
+                let data = syntheticDataset()
+                return try Trainer(
+                    config: try RegularizedTrainingTests.regularizedConfig(), train: data, test: data,
+                    communicator: communicator, pool: ThreadPool(threadCount: 1)
+                ).run().fingerprint
+            }
+            for outcome in outcomes { #expect(try outcome.get() == reference, "world size \(size)") }
+        }
+    }
+
+    @Test func maxNormBoundsEveryNeuronsIncomingWeights() throws {
+        var config = try smallConfig()
+        config.maxNorm = MaxNormConstraint(maxNorm: 0.2)
+        let trainer = try Trainer(
+            config: config, train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1))
+        _ = try trainer.run()
+        for slot in trainer.network.layout.tensors where slot.role == .weight {
+            let (inputs, outputs) = (slot.shape[0], slot.shape[1])
+            for j in 0..<outputs {
+                var squares = 0.0
+                for i in 0..<inputs { squares += Double(trainer.parameters[slot.offset + i * outputs + j]).squared }
+                #expect(squares.squareRoot() <= 0.2 + 1e-6)
+            }
+        }
+    }
+
+    @Test func warmupAndScheduleSetTheRateOfEveryStep() throws {
+        var config = try smallConfig(optimizer: .sgd(momentum: 0, nesterov: false))
+        config.epochs = 2
+        config.schedule = .step(stepSize: 1, gamma: 0.5)
+        config.warmup = LearningRateSchedule.Warmup(steps: 4)
+        let trainer = try Trainer(
+            config: config, train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1))
+        var rates: [Float] = []
+        _ = try trainer.run { rates.append($0.learningRate) }
+        // 6 steps per epoch: epoch 1 ends past warmup at the base rate, epoch 2 halves it.
+        #expect(rates == [0.01, 0.005])
+    }
+
+    @Test func earlyStoppingRestoresTheBestEpochsWeights() throws {
+        var config = try smallConfig()
+        config.epochs = 40
+        config.learningRate = 0.2  // too large: the validation loss soon stops improving
+        config.validationSplit = 0.25
+        config.earlyStopping = EarlyStopping(patience: 2, minDelta: 0, mode: .minimize)
+        let (train, validation) = try DataSource.splitValidation(syntheticDataset(), fraction: 0.25, seed: 3)
+        let trainer = try Trainer(
+            config: config, train: train, test: syntheticDataset(), validation: validation,
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1))
+        var losses: [Double] = []
+        let summary = try trainer.run { losses.append($0.validationLoss ?? .nan) }
+        #expect(losses.count < 40)
+        let best = try #require(losses.indices.min { losses[$0] < losses[$1] })
+        #expect(losses.count == best + 3)  // patience 2: two epochs without improvement, then stop
+        #expect(summary.restoredEpoch == best + 1)
+        #expect(trainer.evaluate(validation!, targets: trainer.validationTargets!).loss == losses[best])
+    }
+
+    @Test func validationSplitIsAPureFunctionOfTheSeed() throws {
+        let data = syntheticDataset()
+        let (trainA, validationA) = try DataSource.splitValidation(data, fraction: 0.25, seed: 9)
+        let (_, validationB) = try DataSource.splitValidation(data, fraction: 0.25, seed: 9)
+        let (_, validationC) = try DataSource.splitValidation(data, fraction: 0.25, seed: 10)
+        #expect(trainA.rowCount == 72 && validationA?.rowCount == 24)
+        #expect(validationA?.features.array == validationB?.features.array)
+        #expect(validationA?.features.array != validationC?.features.array)
+    }
+}
+
+extension Double {
+    fileprivate var squared: Double { self * self }
+}
