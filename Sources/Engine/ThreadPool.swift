@@ -41,15 +41,23 @@ public final class ThreadPool: @unchecked Sendable {
         shutdown()
     }
 
+    /// Runs on the calling thread after every task the calling thread ran —
+    /// a chance to drive nonblocking communication (which does not progress on
+    /// its own) in the middle of long passes. Set it outside any call.
+    public var callerHook: (() -> Void)?
+
     /// Runs `body(i)` for every i in 0..<count across the pool's threads.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if threadCount == 1 || count == 1 {
-            for index in 0..<count { body(index) }
+            for index in 0..<count {
+                body(index)
+                callerHook?()
+            }
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            shared.run(escapable, count: count)
+            shared.run(escapable, count: count, callerHook: callerHook)
         }
     }
 
@@ -111,7 +119,7 @@ private final class PoolState: @unchecked Sendable {
 
     /// Runs tasks 0..<count on the calling thread and every worker; returns
     /// when all are done and no worker holds `body` any more.
-    func run(_ body: @escaping (Int) -> Void, count: Int) {
+    func run(_ body: @escaping (Int) -> Void, count: Int, callerHook: (() -> Void)?) {
         precondition(!shuttingDown.load(ordering: .acquiring), "ThreadPool used after shutdown()")
         task = body
         taskCount = count
@@ -122,7 +130,7 @@ private final class PoolState: @unchecked Sendable {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
-        runTasks(body, count: count)
+        runTasks(body, count: count, afterEach: callerHook)
 
         var polls = 0
         while finishedWorkers.load(ordering: .acquiring) < workerCount {
@@ -132,11 +140,12 @@ private final class PoolState: @unchecked Sendable {
         task = nil
     }
 
-    private func runTasks(_ body: (Int) -> Void, count: Int) {
+    private func runTasks(_ body: (Int) -> Void, count: Int, afterEach hook: (() -> Void)? = nil) {
         while true {
             let index = nextTask.add(1, ordering: .relaxed).oldValue
             if index >= count { return }
             body(index)
+            hook?()
         }
     }
 

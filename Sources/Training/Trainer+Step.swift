@@ -15,6 +15,7 @@ extension Trainer {
         accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, onSpine: true)
         let start = ContinuousClock.now
         do throws(CollectiveError) {
+            reductionsInFlight = false
             if let error = pendingCommunicationError { throw error }
             try communicator.finishSums()
         } catch {
@@ -93,6 +94,7 @@ extension Trainer {
                         start: gradientSlots[0].pointer + bucket.range.lowerBound, count: bucket.range.count),
                     bucket: bucket.id)
             }
+            reductionsInFlight = true
             try communicator.progressSums()
         } catch {
             pendingCommunicationError = error

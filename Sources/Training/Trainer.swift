@@ -126,6 +126,8 @@ public final class Trainer {
     let buckets: GradientBuckets
     /// A failed collective inside backward's per-layer callback, thrown after it.
     var pendingCommunicationError: CollectiveError?
+    /// Whether bucket reductions of the current step have been started and not finished.
+    var reductionsInFlight = false
     let workspace: Workspace
     let evaluationWorkspace: Workspace
     let input: FloatBuffer         // (m, n_0)
@@ -202,6 +204,14 @@ public final class Trainer {
         rowCorrect = FloatBuffer(count: rows)
         order = .allocate(capacity: train.rowCount)
         order.initialize(repeating: 0)
+        if communicator.size > 1 {
+            // Bucket reductions in flight advance between GEMM tiles, not only between layers.
+            pool.callerHook = { [unowned self] in
+                if self.reductionsInFlight, self.pendingCommunicationError == nil {
+                    do throws(CollectiveError) { try self.communicator.progressSums() } catch { self.pendingCommunicationError = error }
+                }
+            }
+        }
         // Every rank initialises identically from the counter RNG; rank 0's
         // copy is broadcast anyway, so the ranks start equal by construction.
         if communicator.size > 1 {
@@ -216,6 +226,7 @@ public final class Trainer {
     }
 
     deinit {
+        if communicator.size > 1 { pool.callerHook = nil }
         labelScratch.deallocate()
         order.deallocate()
     }
