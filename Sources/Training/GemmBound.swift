@@ -9,15 +9,24 @@
 import Engine
 import Layers
 
-public enum GemmBound {
-    /// Samples per second of the GEMMs alone for a step of `globalBatchSize`
-    /// rows of which this rank computes `microBatches` micro-batches of
-    /// `microBatchSize` rows. Runs for about `seconds` and reports the best
-    /// of several timed repetitions.
-    public static func samplesPerSecond(
+public struct GemmBound: Sendable {
+    /// Best time of the forward products of one step, in seconds.
+    public let forwardSeconds: Double
+    /// Best time of the backward products of one step, in seconds.
+    public let backwardSeconds: Double
+    /// Rows of one step over all ranks.
+    public let globalBatchSize: Int
+
+    /// Samples per second of the GEMMs alone.
+    public var samplesPerSecond: Double { Double(globalBatchSize) / (forwardSeconds + backwardSeconds) }
+
+    /// Measures the products of a step of `globalBatchSize` rows of which this
+    /// rank computes `microBatches` micro-batches of `microBatchSize` rows, for
+    /// about `seconds`, keeping the best of several repetitions.
+    public static func measure(
         network: Network, microBatchSize m: Int, microBatches: Int, globalBatchSize: Int,
         pool: ThreadPool, seconds: Double = 0.5
-    ) -> Double {
+    ) -> GemmBound {
         let spec = network.spec
         let widths = [spec.inputWidth] + spec.layers.map(\.width)
         let activations = widths.map { FloatBuffer(count: m * $0) }
@@ -28,7 +37,7 @@ public enum GemmBound {
         let weightGradients = (1..<widths.count).map { FloatBuffer(count: widths[$0 - 1] * widths[$0]) }
         for buffer in weights { buffer.fill(0.01) }
 
-        func oneStep() {
+        func forward() {
             for _ in 0..<microBatches {
                 for l in 1..<widths.count {
                     Gemm.multiply(
@@ -36,6 +45,10 @@ public enum GemmBound {
                         Matrix(weights[l - 1], rows: widths[l - 1], columns: widths[l]),
                         into: Matrix(activations[l], rows: m, columns: widths[l]), pool: pool)
                 }
+            }
+        }
+        func backward() {
+            for _ in 0..<microBatches {
                 for l in stride(from: widths.count - 1, through: 1, by: -1) {
                     let dZ = Matrix(gradients[l], rows: m, columns: widths[l])
                     Gemm.multiply(
@@ -50,17 +63,33 @@ public enum GemmBound {
             }
         }
 
-        oneStep()
-        var best = Double.infinity
+        forward()
+        backward()
+        var bestForward = Double.infinity
+        var bestBackward = Double.infinity
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
         var repetitions = 0
         while repetitions < 3 || clock.now < deadline {
             let start = clock.now
-            oneStep()
-            best = min(best, (clock.now - start).seconds)
+            forward()
+            let middle = clock.now
+            backward()
+            bestForward = min(bestForward, (middle - start).seconds)
+            bestBackward = min(bestBackward, (clock.now - middle).seconds)
             repetitions += 1
         }
-        return Double(globalBatchSize) / best
+        return GemmBound(forwardSeconds: bestForward, backwardSeconds: bestBackward, globalBatchSize: globalBatchSize)
+    }
+
+    /// Samples per second of the GEMMs alone (see `measure`).
+    public static func samplesPerSecond(
+        network: Network, microBatchSize: Int, microBatches: Int, globalBatchSize: Int,
+        pool: ThreadPool, seconds: Double = 0.5
+    ) -> Double {
+        measure(
+            network: network, microBatchSize: microBatchSize, microBatches: microBatches,
+            globalBatchSize: globalBatchSize, pool: pool, seconds: seconds
+        ).samplesPerSecond
     }
 }

@@ -328,6 +328,22 @@ public final class Trainer {
         return decision == .stop
     }
 
+    /// Runs `warmup` steps, then `steps` timed steps of epoch 0 (the data must
+    /// hold enough batches) and returns the timed steps' wall time; `times`
+    /// then holds the timed steps' split.
+    public func benchmark(warmup: Int, steps: Int) throws(TrainingError) -> Duration {
+        precondition(warmup + steps <= stepsPerEpoch, "benchmark needs \(warmup + steps) batches, the data has \(stepsPerEpoch)")
+        epoch = 0
+        CounterRNG(seed: config.seed).permutation(into: order, .shuffle, stream: 0)
+        for batch in 0..<warmup { try step(batch: batch) }
+        try communicator.barrierOrThrow()
+        times = StepTimes()
+        let start = ContinuousClock.now
+        for batch in warmup..<(warmup + steps) { try step(batch: batch) }
+        try communicator.barrierOrThrow()
+        return ContinuousClock.now - start
+    }
+
     /// SHA-256 of the parameter arena's bytes.
     public func fingerprint() -> String {
         parameters.withUnsafeBytes { SHA256.hex($0) }
@@ -404,5 +420,12 @@ extension EpochReport {
             validationLoss: validationLoss, validationAccuracy: validationAccuracy,
             testLoss: metrics.loss, testAccuracy: metrics.accuracy, samplesPerSecond: samplesPerSecond,
             learningRate: learningRate, stopsEarly: stopsEarly, communicationShare: communicationShare)
+    }
+}
+
+extension Communicator {
+    /// `barrier()` with the failure as a TrainingError.
+    func barrierOrThrow() throws(TrainingError) {
+        do { try barrier() } catch { throw .communication(error.description) }
     }
 }
