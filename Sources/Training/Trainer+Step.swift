@@ -79,10 +79,10 @@ extension Trainer {
         defer { times.reduction += ContinuousClock.now - entered }
         let range = buckets.layerRanges[layer]
         for level in stride(from: spineDepth - 1, through: 0, by: -1) {
-            let source = gradientSlots[level + 1].pointer
-            let target = gradientSlots[level].pointer
+            let source = gradientSlots[level + 1].pointer + range.lowerBound
+            let target = gradientSlots[level].pointer + range.lowerBound
             pool.parallelRanges(range.count, grain: Elementwise.grain) { chunk in
-                for i in chunk { target[range.lowerBound + i] += source[range.lowerBound + i] }
+                for i in chunk { target[i] += source[i] }
             }
         }
         guard pendingCommunicationError == nil else { return }
