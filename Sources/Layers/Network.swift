@@ -2,10 +2,15 @@
 // backward passes for one micro-batch.
 //
 // Legend: m = rows of the micro-batch; n_l = width of layer l (n_0 = input);
-//   A_0 = X (m, n_0);  Z_l = A_{l-1}·W_l + b_l (m, n_l);  A_l = f_l(Z_l)
-// Backward, from dZ_L (given by the loss) down:
-//   dW_l = A_{l-1}ᵀ·dZ_l (n_{l-1}, n_l)   db_l = Σ_rows dZ_l (n_l)
-//   dA_{l-1} = dZ_l·W_lᵀ (m, n_{l-1})      dZ_{l-1} = dA_{l-1} ⊙ f'_{l-1}(Z_{l-1})
+//   D_0 = X (m, n_0);  Z_l = D_{l-1}·W_l (m, n_l)
+//   Y_l = Z_l + b_l, or with batch normalization Y_l = γ_l·x̂_l + β_l (BatchNormalization.swift)
+//   A_l = f_l(Y_l);    D_l = A_l ⊙ M_l with dropout (Dropout.swift), else D_l = A_l
+// Backward, from dY_L (given by the loss) down:
+//   without BN: db_l = Σ_rows dY_l and dZ_l = dY_l; with BN: dβ_l, dγ_l, dZ_l from dY_l
+//   dW_l = D_{l-1}ᵀ·dZ_l (n_{l-1}, n_l)    dD_{l-1} = dZ_l·W_lᵀ (m, n_{l-1})
+//   dA_{l-1} = dD_{l-1} ⊙ M_{l-1}          dY_{l-1} = dA_{l-1} ⊙ f'_{l-1}(Y_{l-1})
+// The activation's derivative takes the pre-dropout A_l; the next layer's GEMM
+// and dW take the dropped D_l.
 // Weights are stored (in, out), so the forward is A·W with no transpose.
 // Every GEMM sees exactly one micro-batch (M = m forward and for dA, K = m
 // for dW), cut into fixed column tiles by `Gemm` (DESIGN.md 3).
@@ -22,20 +27,32 @@ public final class Network {
     public let spec: ModelSpec
     /// Where its tensors live in the arena.
     public let layout: ParameterLayout
+    /// Where its batch-norm running statistics live (empty without batch normalization).
+    public let statisticsLayout: StatisticsLayout
 
     public init(_ spec: ModelSpec) {
+        do {
+            try spec.validate()
+        } catch {
+            preconditionFailure("Network: \(error.description)")
+        }
         self.spec = spec
         self.layout = ParameterLayout(spec)
+        self.statisticsLayout = StatisticsLayout(spec)
     }
 
     /// Number of parameters in the arena (with alignment padding).
     public var parameterCount: Int { layout.count }
 
+    /// Number of floats of the running statistics (and of one micro-batch's batch statistics).
+    public var statisticsCount: Int { statisticsLayout.count }
+
     /// Widest layer, input included.
     public var maximumWidth: Int { spec.layers.reduce(spec.inputWidth) { max($0, $1.width) } }
 
     /// Writes initial values into `parameters`: weights from `initializer` (or
-    /// each layer's default), biases zero, PReLU slopes at their initial value.
+    /// each layer's default), biases zero, PReLU slopes at their initial value,
+    /// batch-norm γ = 1 and β = 0.
     public func initialize(_ parameters: FloatBuffer, rng: CounterRNG, initializer: Initializer? = nil) {
         precondition(parameters.count == layout.count, "arena has \(parameters.count) floats, layout needs \(layout.count)")
         parameters.fill(0)
@@ -47,6 +64,9 @@ public final class Network {
                 .fill(weights, fanIn: fanIn, fanOut: layer.width, layer: index, rng: rng)
             if let slope = offsets.slope, case .prelu(let initial) = layer.activation {
                 (parameters.pointer + slope).update(repeating: initial, count: layer.width)
+            }
+            if let normalization = offsets.normalization {
+                (parameters.pointer + normalization.scale).update(repeating: 1, count: layer.width)
             }
             fanIn = layer.width
         }
@@ -61,32 +81,67 @@ public final class Network {
         layout.layers[layer].slope.map { arena.pointer + $0 }
     }
 
-    /// Training forward of one micro-batch: fills the workspace's Z_l and A_l
-    /// and returns the logits Z_L (m, k).
+    /// Training forward of one micro-batch: fills the workspace and returns
+    /// the logits Y_L (m, k).
+    ///
+    /// - key: where the micro-batch sits (epoch, global position of its first
+    ///   row); required when the network has dropout, whose masks it addresses.
+    /// - batchStatistics: when given (`statisticsCount` floats, `statisticsLayout`),
+    ///   receives each batch-normalized layer's batch mean and unbiased
+    ///   variance (m − 1 divisor) over the micro-batch's m rows. Normalisation
+    ///   itself uses the biased variance. Batch normalization needs m ≥ 2.
     @discardableResult
-    public func forward(_ input: Matrix, parameters: FloatBuffer, workspace: Workspace, pool: ThreadPool) -> Matrix {
+    public func forward(
+        _ input: Matrix, parameters: FloatBuffer, workspace: Workspace, pool: ThreadPool,
+        key: MicroBatchKey? = nil, batchStatistics: UnsafeMutableBufferPointer<Float>? = nil
+    ) -> Matrix {
         precondition(input.columns == spec.inputWidth && input.rows <= workspace.rows,
                      "forward: input (\(input.rows), \(input.columns)) for a \(spec.inputWidth)-wide network with \(workspace.rows)-row workspace")
+        precondition(key != nil || !spec.usesDropout, "forward: the network has dropout; pass the micro-batch's key")
+        precondition(input.rows >= 2 || !spec.usesBatchNormalization,
+                     "forward: batch normalization needs at least 2 rows, got \(input.rows)")
+        precondition(batchStatistics.map { $0.count == statisticsLayout.count } ?? true,
+                     "forward: batch statistics need \(statisticsLayout.count) floats")
         let m = input.rows
+        let statisticsBase = batchStatistics?.baseAddress
         var previous = input
         for (index, layer) in spec.layers.enumerated() {
-            let z = workspace.preActivation[index].topRows(m)
+            let offsets = layout.layers[index]
+            let y = workspace.preActivation[index].topRows(m)
             let a = workspace.activation[index].topRows(m)
-            Gemm.multiply(previous, weights(index, parameters), into: z, pool: pool)
-            layer.activation.forward(
-                preActivation: z, bias: parameters.pointer + layout.layers[index].bias, output: a,
-                slopes: slopes(index, parameters), pool: pool)
-            previous = a
+            var bias = UnsafePointer(parameters.pointer + offsets.bias)
+            if let normalization = layer.normalization, let tensors = offsets.normalization,
+               let normalized = workspace.normalized[index], let inverse = workspace.inverseStandardDeviation[index] {
+                let z = normalized.topRows(m)
+                Gemm.multiply(previous, weights(index, parameters), into: z, pool: pool)
+                let statistics = statisticsLayout.layers[index]
+                normalization.forward(
+                    z, scale: parameters.pointer + tensors.scale, output: y, inverseStandardDeviation: inverse.pointer,
+                    mean: statisticsBase.flatMap { base in statistics.map { base + $0.mean } },
+                    variance: statisticsBase.flatMap { base in statistics.map { base + $0.variance } },
+                    scratch: workspace.sumScratch, pool: pool)
+                bias = UnsafePointer(parameters.pointer + tensors.shift)
+            } else {
+                Gemm.multiply(previous, weights(index, parameters), into: y, pool: pool)
+            }
+            layer.activation.forward(preActivation: y, bias: bias, output: a, slopes: slopes(index, parameters), pool: pool)
+            if layer.dropout != 0, let key, let mask = workspace.dropoutMask[index], let dropped = workspace.dropped[index] {
+                Dropout.forward(
+                    rate: layer.dropout, layer: index, key: key, activation: a, mask: mask.topRows(m),
+                    output: dropped.topRows(m), pool: pool)
+            }
+            previous = workspace.output(index).topRows(m)
         }
         return workspace.preActivation[spec.layers.count - 1].topRows(m)
     }
 
     /// Backward of the micro-batch last run through `forward`.
     ///
-    /// - outputGradient: dZ_L (m, k), consumed (overwritten).
-    /// - gradients: arena-shaped; receives dW, db (and dα) of this micro-batch,
-    ///   or has them added when `accumulate` is true.
-    /// - layerFinished: called with l, last layer first, once layer l's gradients are written.
+    /// - outputGradient: dY_L (m, k), consumed (overwritten).
+    /// - gradients: arena-shaped; receives dW, db (and dα, dγ, dβ) of this
+    ///   micro-batch, or has them added when `accumulate` is true.
+    /// - layerFinished: called with l, last layer first, once all of layer l's
+    ///   gradients (its whole arena range) are written.
     public func backward(
         _ input: Matrix, outputGradient: Matrix, parameters: FloatBuffer, gradients: FloatBuffer,
         accumulate: Bool, workspace: Workspace, pool: ThreadPool,
@@ -96,7 +151,25 @@ public final class Network {
         var dZ = outputGradient
         for index in stride(from: spec.layers.count - 1, through: 0, by: -1) {
             let offsets = layout.layers[index]
-            let previous = index == 0 ? input : workspace.activation[index - 1].topRows(m)
+            let width = spec.layers[index].width
+            if let tensors = offsets.normalization, let normalized = workspace.normalized[index],
+               let inverse = workspace.inverseStandardDeviation[index] {
+                // dY → dZ in place; dβ and dγ go to scratch first, so that an
+                // accumulated gradient adds a separately computed one.
+                let shiftGradient = workspace.normalizationScratch.pointer
+                let scaleGradient = shiftGradient + width
+                BatchNormalization.backward(
+                    dZ, normalized: normalized.topRows(m), scale: parameters.pointer + tensors.scale,
+                    inverseStandardDeviation: inverse.pointer, shiftGradient: shiftGradient, scaleGradient: scaleGradient,
+                    scratch: workspace.sumScratch, pool: pool)
+                store(shiftGradient, into: gradients.pointer + tensors.shift, count: width, accumulate: accumulate, pool: pool)
+                store(scaleGradient, into: gradients.pointer + tensors.scale, count: width, accumulate: accumulate, pool: pool)
+                // The bias is cancelled by the normalisation: its gradient is exactly 0.
+                if !accumulate { (gradients.pointer + offsets.bias).update(repeating: 0, count: width) }
+            } else {
+                columnSums(dZ, into: gradients.pointer + offsets.bias, accumulate: accumulate, workspace: workspace, pool: pool)
+            }
+            let previous = index == 0 ? input : workspace.output(index - 1).topRows(m)
             let dW = weights(index, gradients)
             if accumulate {
                 let scratch = Matrix(workspace.weightScratch.pointer, rows: dW.rows, columns: dW.columns)
@@ -105,27 +178,29 @@ public final class Network {
             } else {
                 Gemm.multiply(previous, transposeA: true, dZ, into: dW, pool: pool)
             }
-            columnSums(dZ, into: gradients.pointer + offsets.bias, accumulate: accumulate, workspace: workspace, pool: pool)
-            // Layer `index`'s weight, bias and slope gradients are final now
-            // (its slopes were done in the layer above's dA step).
+            // Layer `index`'s weight, bias, γ, β and slope gradients are final
+            // now (its slopes were done in the layer above's dA step).
             layerFinished(index)
             if index == 0 { break }
 
             let below = index - 1
             let dA = workspace.gradient[index % 2].topRows(m).withColumns(spec.layers[below].width)
             Gemm.multiply(dZ, weights(index, parameters), transposeB: true, into: dA, pool: pool)
-            let z = workspace.preActivation[below].topRows(m)
+            if let mask = workspace.dropoutMask[below] {
+                Dropout.backward(dA, mask: mask.topRows(m), pool: pool)
+            }
+            let y = workspace.preActivation[below].topRows(m)
             if let slopeOffset = layout.layers[below].slope {
                 let target = gradients.pointer + slopeOffset
                 if accumulate {
-                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: z, into: workspace.columnScratch.pointer, pool: pool)
+                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: y, into: workspace.columnScratch.pointer, pool: pool)
                     add(workspace.columnScratch.pointer, into: target, count: spec.layers[below].width, pool: pool)
                 } else {
-                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: z, into: target, pool: pool)
+                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: y, into: target, pool: pool)
                 }
             }
             spec.layers[below].activation.backward(
-                gradient: dA, preActivation: z, output: workspace.activation[below].topRows(m),
+                gradient: dA, preActivation: y, output: workspace.activation[below].topRows(m),
                 slopes: slopes(below, parameters), pool: pool)
             dZ = dA
         }
@@ -142,6 +217,18 @@ public final class Network {
         }
     }
 
+    /// target = source, or target += source when accumulating.
+    private func store(
+        _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool,
+        pool: ThreadPool
+    ) {
+        if accumulate {
+            add(source, into: target, count: count, pool: pool)
+        } else {
+            target.update(from: source, count: count)
+        }
+    }
+
     /// target += source, elementwise (so the chunking cannot change the bits).
     private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool) {
         pool.parallelRanges(count) { range in
@@ -150,15 +237,32 @@ public final class Network {
     }
 
     /// Evaluation forward of up to `workspace.rows` rows: returns the logits
-    /// (m, k), computed in place in the workspace's ping-pong buffers.
-    public func infer(_ input: Matrix, parameters: FloatBuffer, workspace: Workspace, pool: ThreadPool) -> Matrix {
+    /// (m, k), computed in place in the workspace's ping-pong buffers. Dropout
+    /// is the identity; batch normalization uses `runningStatistics`
+    /// (`statisticsLayout`), required when the network has it.
+    public func infer(
+        _ input: Matrix, parameters: FloatBuffer, runningStatistics: FloatBuffer? = nil, workspace: Workspace,
+        pool: ThreadPool
+    ) -> Matrix {
+        precondition(runningStatistics != nil || !spec.usesBatchNormalization,
+                     "infer: the network has batch normalization; pass its running statistics")
+        precondition(runningStatistics.map { $0.count == statisticsLayout.count } ?? true,
+                     "infer: running statistics need \(statisticsLayout.count) floats")
         let m = input.rows
         var previous = input
         for (index, layer) in spec.layers.enumerated() {
+            let offsets = layout.layers[index]
             let z = workspace.gradient[index % 2].topRows(m).withColumns(layer.width)
             Gemm.multiply(previous, weights(index, parameters), into: z, pool: pool)
-            layer.activation.forwardInPlace(
-                z, bias: parameters.pointer + layout.layers[index].bias, slopes: slopes(index, parameters), pool: pool)
+            var bias = UnsafePointer(parameters.pointer + offsets.bias)
+            if let normalization = layer.normalization, let tensors = offsets.normalization,
+               let statistics = statisticsLayout.layers[index], let running = runningStatistics {
+                normalization.normalizeForEvaluation(
+                    z, runningMean: running.pointer + statistics.mean, runningVariance: running.pointer + statistics.variance,
+                    scale: parameters.pointer + tensors.scale, factor: workspace.normalizationScratch.pointer, pool: pool)
+                bias = UnsafePointer(parameters.pointer + tensors.shift)
+            }
+            layer.activation.forwardInPlace(z, bias: bias, slopes: slopes(index, parameters), pool: pool)
             previous = z
         }
         return previous

@@ -7,17 +7,29 @@ import Engine
 public final class Workspace {
     /// Largest micro-batch the workspace holds.
     public let rows: Int
-    /// Z_l per layer, (rows, n_l).
+    /// Input of each layer's activation, (rows, n_l): Z_l, or γ·x̂ + β with batch normalization.
     public let preActivation: [Matrix]
-    /// A_l per layer, (rows, n_l).
+    /// A_l = f(preActivation) per layer, (rows, n_l), before dropout.
     public let activation: [Matrix]
+    /// Per layer with dropout: the mask, (rows, n_l), each entry 0 or 1/(1 − p).
+    public let dropoutMask: [Matrix?]
+    /// Per layer with dropout: A_l ⊙ mask, (rows, n_l), the next layer's input.
+    public let dropped: [Matrix?]
+    /// Per batch-normalized layer: x̂_l, (rows, n_l).
+    public let normalized: [Matrix?]
+    /// Per batch-normalized layer: 1/√(σ² + ε) of the last training forward, (n_l).
+    public let inverseStandardDeviation: [FloatBuffer?]
     /// Two ping-pong buffers (rows, max width) for dA in backward and for inference.
     public let gradient: [Matrix]
     /// Scratch of max-width floats for column sums that are added to a gradient.
     public let columnScratch: FloatBuffer
+    /// Scratch of 2 × max width floats: dβ and dγ in backward, the evaluation factors in inference.
+    public let normalizationScratch: FloatBuffer
     /// Scratch as large as the largest weight matrix, for a weight gradient
     /// that is added to an accumulated one.
     public let weightScratch: FloatBuffer
+    /// 2 × max width Doubles for batch-norm column sums.
+    let sumScratch: UnsafeMutablePointer<Double>
     private let storage: [FloatBuffer]
 
     public init(network: Network, rows: Int) {
@@ -29,18 +41,31 @@ public final class Workspace {
             storage.append(buffer)
             return Matrix(buffer, rows: rows, columns: columns)
         }
-        preActivation = network.spec.layers.map { matrix($0.width) }
-        activation = network.spec.layers.map { matrix($0.width) }
+        let layers = network.spec.layers
+        preActivation = layers.map { matrix($0.width) }
+        activation = layers.map { matrix($0.width) }
+        dropoutMask = layers.map { $0.dropout != 0 ? matrix($0.width) : nil }
+        dropped = layers.map { $0.dropout != 0 ? matrix($0.width) : nil }
+        normalized = layers.map { $0.normalization != nil ? matrix($0.width) : nil }
+        inverseStandardDeviation = layers.map { $0.normalization != nil ? FloatBuffer(count: $0.width) : nil }
         let widest = network.maximumWidth
         gradient = [matrix(widest), matrix(widest)]
         columnScratch = FloatBuffer(count: widest)
+        normalizationScratch = FloatBuffer(count: 2 * widest)
         var largestWeight = 0
         var fanIn = network.spec.inputWidth
-        for layer in network.spec.layers {
+        for layer in layers {
             largestWeight = max(largestWeight, fanIn * layer.width)
             fanIn = layer.width
         }
         weightScratch = FloatBuffer(count: largestWeight)
+        sumScratch = .allocate(capacity: 2 * widest)
+        sumScratch.initialize(repeating: 0, count: 2 * widest)
         self.storage = storage
     }
+
+    deinit { sumScratch.deallocate() }
+
+    /// What layer `layer` hands to the next one: the dropped activation, or A_l without dropout.
+    public func output(_ layer: Int) -> Matrix { dropped[layer] ?? activation[layer] }
 }

@@ -1,7 +1,9 @@
 // Gradient checks: Network.backward (Float), fed the loss kernel's dL/dz with
 // scale 1/B, against central differences of the independent Double model in
-// ReferenceNetwork.swift, for every parameter (weights, biases, PReLU slopes),
-// every activation and every loss. Data are drawn until every pre-activation
+// ReferenceNetwork.swift, for every parameter (weights, biases, PReLU slopes,
+// batch-norm γ and β), every activation and every loss, and with dropout
+// (the same fixed mask in both models, derived from CounterRNG) and batch
+// normalization in training mode. Data are drawn until every pre-activation
 // and loss argument is at least `clearance` away from a kink, so the finite
 // differences never straddle one.
 
@@ -9,16 +11,21 @@ import Engine
 import Layers
 import Testing
 
-/// A small network and a loss: 5-4:act-3:act-k:head, or Dense only.
+/// A small network and a loss: 5-4:act-3:act-k:head, or Dense only; the
+/// hidden layers optionally batch-normalized and with dropout.
 struct GradientCase: CustomTestStringConvertible, Sendable {
     var hidden: [Activation]
     var outputs: Int
     var head: OutputHead
     var loss: Loss
+    var normalization: BatchNormalization? = nil
+    var dropout: Float = 0
 
     var spec: ModelSpec {
         let widths = [4, 3]
-        var layers = zip(widths, hidden).map { LayerSpec(width: $0, activation: $1) }
+        var layers = zip(widths, hidden).map {
+            LayerSpec(width: $0, activation: $1, normalization: normalization, dropout: dropout)
+        }
         layers.append(LayerSpec(width: outputs, activation: .identity))
         return ModelSpec(inputWidth: 5, layers: layers, head: head)
     }
@@ -38,6 +45,9 @@ struct GradientProblem {
     let values: FloatBuffer  // (m, k)
     let inputRows: [[Double]]
     let targets: [Reference.Target]
+    /// Where the micro-batch sits, and the dropout masks that address gives.
+    let key = MicroBatchKey(rng: CounterRNG(seed: 99), epoch: 2, firstPosition: 40)
+    let masks: [Int: [[Double]]]
 
     /// nil when some pre-activation or loss argument sits near a kink, or a
     /// branch of a piecewise loss goes untested.
@@ -53,6 +63,12 @@ struct GradientProblem {
             for j in 0..<width { parameters.pointer[offsets.bias + j] = generator.uniform(-0.5, 0.5) }
             if let slope = offsets.slope {
                 for j in 0..<width { parameters.pointer[slope + j] = generator.uniform(0.05, 0.45) }
+            }
+            if let normalization = offsets.normalization {
+                for j in 0..<width {
+                    parameters.pointer[normalization.scale + j] = generator.uniform(0.5, 1.5)
+                    parameters.pointer[normalization.shift + j] = generator.uniform(-0.5, 0.5)
+                }
             }
         }
         // Wider logits, so hinge margins and Huber/smooth-L1 errors fall on both sides.
@@ -93,9 +109,11 @@ struct GradientProblem {
         self.inputRows = inputRows
 
         // Reject draws near a kink; require both sides of every kink to occur.
+        masks = Reference.dropoutMasks(gradientCase.spec, key: key, rows: m)
         let reference = ReferenceNetwork(network, parameters: parameters)
         let loss = gradientCase.loss
-        let (logits, preActivations) = reference.forward(inputRows)
+        let pass = reference.forward(inputRows, mode: .training(masks: masks))
+        let (logits, preActivations) = (pass.logits, pass.preActivations)
         for (index, layer) in gradientCase.spec.layers.enumerated() where Reference.hasKinkAtZero(layer.activation) {
             let z = preActivations[index].flatMap { $0 }
             if !Self.bothSidesClear(z) { return nil }
@@ -146,6 +164,25 @@ struct NetworkGradientTests {
         GradientCase(hidden: [], outputs: 3, head: .softmax, loss: .crossEntropy),
     ]
 
+    static let regularizedCases: [GradientCase] = [
+        GradientCase(hidden: [.tanh, .relu], outputs: 3, head: .softmax, loss: .crossEntropy, dropout: 0.3),
+        GradientCase(hidden: [.sigmoid, .prelu(initialSlope: 0.25)], outputs: 2, head: .linear, loss: .meanSquaredError,
+                     dropout: 0.5),
+        GradientCase(hidden: [.relu, .tanh], outputs: 3, head: .softmax, loss: .crossEntropy,
+                     normalization: BatchNormalization()),
+        GradientCase(hidden: [.sigmoid, .elu(alpha: 0.5)], outputs: 2, head: .linear, loss: .meanSquaredError,
+                     normalization: BatchNormalization(momentum: 0.3, epsilon: 1e-3)),
+        GradientCase(hidden: [.relu, .sigmoid], outputs: 3, head: .softmax, loss: .crossEntropy,
+                     normalization: BatchNormalization(), dropout: 0.3),
+        GradientCase(hidden: [.prelu(initialSlope: 0.25), .gelu], outputs: 1, head: .sigmoid, loss: .binaryCrossEntropy,
+                     normalization: BatchNormalization(), dropout: 0.2),
+    ]
+
+    @Test("backward matches central differences with dropout, batch norm and both", arguments: regularizedCases)
+    func backwardMatchesCentralDifferencesWhenRegularized(gradientCase: GradientCase) throws {
+        try Self.check(gradientCase)
+    }
+
     @Test("backward matches central differences for every activation", arguments: activationCases)
     func backwardMatchesCentralDifferencesForActivation(gradientCase: GradientCase) throws {
         try Self.check(gradientCase)
@@ -172,7 +209,19 @@ struct NetworkGradientTests {
         let input = Matrix(problem.input, rows: m, columns: network.spec.inputWidth)
 
         // Float: forward, the fused loss kernel with scale 1/B, backward.
-        let logits = network.forward(input, parameters: problem.parameters, workspace: workspace, pool: pool)
+        let batchStatistics = FloatBuffer(count: network.statisticsCount)
+        let logits = batchStatistics.withUnsafeMutableBufferPointer { statistics in
+            network.forward(input, parameters: problem.parameters, workspace: workspace, pool: pool,
+                            key: problem.key, batchStatistics: statistics)
+        }
+        // Both models drop the same units: the Float network's masks are the ones derived from CounterRNG.
+        for (index, mask) in problem.masks {
+            let used = try #require(workspace.dropoutMask[index], sourceLocation: sourceLocation)
+            let values = (0..<m).map { i in (0..<mask[i].count).map { Double(used[i, $0]) } }
+            #expect(values == mask, "layer \(index) dropout mask", sourceLocation: sourceLocation)
+            #expect(mask.joined().contains(0) && mask.joined().contains { $0 > 1 }, sourceLocation: sourceLocation)
+        }
+        #expect(problem.masks.count == network.spec.layers.filter { $0.dropout != 0 }.count, sourceLocation: sourceLocation)
         let outputGradient = FloatBuffer(count: m * k)
         let rowLoss = FloatBuffer(count: m)
         let rowCorrect = FloatBuffer(count: m)
@@ -190,9 +239,21 @@ struct NetworkGradientTests {
                          parameters: problem.parameters, gradients: gradients, accumulate: false,
                          workspace: workspace, pool: pool)
 
-        // The Float loss equals the Double model's.
+        // The Float loss equals the Double model's, and so do the batch statistics.
         var reference = ReferenceNetwork(network, parameters: problem.parameters)
-        let exactLoss = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets)
+        let mode = ReferenceNetwork.Mode.training(masks: problem.masks)
+        let exactLoss = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets, mode: mode)
+        let pass = reference.forward(problem.inputRows, mode: mode)
+        for (index, offsets) in network.statisticsLayout.layers.enumerated() {
+            guard let offsets, let mean = pass.batchMean[index], let variance = pass.batchVariance[index] else { continue }
+            for j in mean.indices {
+                let unbiased = variance[j] * Double(m) / Double(m - 1)
+                #expect(abs(Double(batchStatistics[offsets.mean + j]) - mean[j]) <= 1e-5 * max(1, abs(mean[j])),
+                        "layer \(index) batch mean[\(j)]", sourceLocation: sourceLocation)
+                #expect(abs(Double(batchStatistics[offsets.variance + j]) - unbiased) <= 1e-5 * max(1, unbiased),
+                        "layer \(index) batch variance[\(j)]", sourceLocation: sourceLocation)
+            }
+        }
         let floatLoss = rowLoss.array.reduce(0.0) { $0 + Double($1) } / Double(m)
         #expect(abs(floatLoss - exactLoss) <= 1e-5 * max(1, abs(exactLoss)),
                 "loss \(floatLoss) vs reference \(exactLoss)", sourceLocation: sourceLocation)
@@ -205,9 +266,9 @@ struct NetworkGradientTests {
             for index in tensor.offset..<(tensor.offset + tensor.count) {
                 let saved = reference.parameters[index]
                 reference.parameters[index] = saved + step
-                let plus = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets)
+                let plus = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets, mode: mode)
                 reference.parameters[index] = saved - step
-                let minus = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets)
+                let minus = reference.meanLoss(gradientCase.loss, input: problem.inputRows, targets: problem.targets, mode: mode)
                 reference.parameters[index] = saved
                 let numeric = (plus - minus) / (2 * step)
                 let analytic = Double(gradients.pointer[index])

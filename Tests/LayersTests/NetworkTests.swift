@@ -29,13 +29,21 @@ struct NetworkHarness {
     }
 
     /// Forward, MSE against fixed targets with scale 1/8, and backward of one
-    /// micro-batch into `gradients`. Returns the logits' bits.
+    /// micro-batch into `gradients`. Returns the logits' bits. The micro-batch
+    /// starts at global position `position` of epoch 1 (for dropout masks);
+    /// `batchStatistics`, when given, receives its batch-norm statistics.
     @discardableResult
-    func step(_ input: FloatBuffer, gradients: FloatBuffer, accumulate: Bool, workspace: Workspace, pool: ThreadPool) -> [UInt32] {
+    func step(
+        _ input: FloatBuffer, gradients: FloatBuffer, accumulate: Bool, workspace: Workspace, pool: ThreadPool,
+        position: Int = 0, batchStatistics: FloatBuffer? = nil, layerFinished: (Int) -> Void = { _ in }
+    ) -> [UInt32] {
         let k = network.spec.outputWidth
         let rows = input.count / network.spec.inputWidth
         let x = Matrix(input, rows: rows, columns: network.spec.inputWidth)
-        let logits = network.forward(x, parameters: parameters, workspace: workspace, pool: pool)
+        let key = MicroBatchKey(rng: CounterRNG(seed: 8), epoch: 1, firstPosition: position)
+        let logits = network.forward(
+            x, parameters: parameters, workspace: workspace, pool: pool, key: key,
+            batchStatistics: batchStatistics.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) })
         let logitBits = (0..<rows).flatMap { i in (0..<k).map { logits[i, $0].bitPattern } }
         let targets = FloatBuffer.random(count: rows * k, seed: 77)
         let outputGradient = FloatBuffer(count: rows * k)
@@ -46,7 +54,8 @@ struct NetworkHarness {
             gradient: Matrix(outputGradient, rows: rows, columns: k), rowLoss: rowLoss.pointer, rowCorrect: rowCorrect.pointer,
             pool: pool)
         network.backward(x, outputGradient: Matrix(outputGradient, rows: rows, columns: k), parameters: parameters,
-                         gradients: gradients, accumulate: accumulate, workspace: workspace, pool: pool)
+                         gradients: gradients, accumulate: accumulate, workspace: workspace, pool: pool,
+                         layerFinished: layerFinished)
         return logitBits
     }
 }
@@ -58,6 +67,8 @@ struct NetworkTests {
         ("5-4:prelu-3:relu-1:sigmoid", 6),      // a 1-wide output layer
         ("5-4:prelu-3:gelu-2:linear", 400),     // a micro-batch longer than oneDNN's K block
         ("20-130:leakyrelu(0.1)-7:softmax", 9), // two GEMM tiles
+        ("5-4:relu:bn-3:tanh:bn:dropout(0.3)-3:linear", 6),
+        ("20-300:prelu:bn:dropout(0.5)-2:linear", 9), // two column-sum tasks in batch norm
     ])
     func accumulatedGradientEqualsSumOfMicroBatchGradients(spec: String, rows: Int) throws {
         let harness = try NetworkHarness(spec)
@@ -71,12 +82,12 @@ struct NetworkTests {
         let firstGradients = FloatBuffer(count: count)
         let secondGradients = FloatBuffer(count: count)
         harness.step(first, gradients: firstGradients, accumulate: false, workspace: workspace, pool: pool)
-        harness.step(second, gradients: secondGradients, accumulate: false, workspace: workspace, pool: pool)
+        harness.step(second, gradients: secondGradients, accumulate: false, workspace: workspace, pool: pool, position: rows)
 
         let accumulated = FloatBuffer(count: count)
         accumulated.fill(.nan)
         harness.step(first, gradients: accumulated, accumulate: false, workspace: workspace, pool: pool)
-        harness.step(second, gradients: accumulated, accumulate: true, workspace: workspace, pool: pool)
+        harness.step(second, gradients: accumulated, accumulate: true, workspace: workspace, pool: pool, position: rows)
 
         for tensor in harness.network.layout.tensors {
             let range = tensor.offset..<(tensor.offset + tensor.count)

@@ -1,0 +1,73 @@
+// Inverted dropout (Srivastava et al., "Dropout: A Simple Way to Prevent
+// Neural Networks from Overfitting", JMLR 15, 2014; scaled at training time as
+// PyTorch's nn.Dropout does): in training d = a ⊙ M with M_ij ∈ {0, 1/(1 − p)},
+// backward da = dd ⊙ M, and evaluation is the identity.
+//
+// The mask is a pure function of (seed, epoch, layer, position, neuron). The
+// row at global position q (MicroBatchKey) keeps neuron j of layer l iff
+// u ≥ p, where u = (w >> 8)·2⁻²⁴ and w is word j mod 4 of
+//   CounterRNG.bits(.dropout, stream: epoch·2⁸ + l, index: q·⌈n/4⌉ + ⌊j/4⌋)
+// (one Philox block serves four neurons). Hence at most 256 layers and 2²⁴
+// epochs.
+//
+// Legend: m = rows of the micro-batch, n = width of the layer.
+
+import Engine
+
+enum Dropout {
+    /// Layers that may have dropout: the layer index takes 8 bits of the stream.
+    static let layerLimit = 256
+    /// Epochs a dropout mask can address: the epoch takes 24 bits of the stream.
+    static let epochLimit = 1 << 24
+
+    /// The counter stream of layer `layer`'s masks in epoch `epoch`.
+    static func stream(epoch: Int, layer: Int) -> UInt32 {
+        precondition(layer >= 0 && layer < layerLimit, "dropout: layer \(layer) is beyond the \(layerLimit) a mask can address")
+        precondition(epoch >= 0 && epoch < epochLimit, "dropout: epoch \(epoch) is beyond the \(epochLimit) a mask can address")
+        return UInt32(epoch) << 8 | UInt32(layer)
+    }
+
+    /// Draws the mask of layer `layer` for the micro-batch at `key` into
+    /// `mask` (m, n) and writes d = a ⊙ mask into `output` (m, n).
+    static func forward(
+        rate: Float, layer: Int, key: MicroBatchKey, activation a: Matrix, mask: Matrix, output d: Matrix,
+        pool: ThreadPool
+    ) {
+        precondition(key.firstPosition >= 0, "dropout: negative sample position \(key.firstPosition)")
+        let n = a.columns
+        let blocks = (n + 3) / 4
+        let stream = stream(epoch: key.epoch, layer: layer)
+        let rng = key.rng
+        let first = key.firstPosition
+        let kept = 1 / (1 - rate)
+        pool.parallelRanges(a.rows, grain: max(1, 16_384 / max(n, 1))) { rows in
+            for i in rows {
+                let ai = a.pointer + i * a.rowStride
+                let mi = mask.pointer + i * mask.rowStride
+                let di = d.pointer + i * d.rowStride
+                let base = UInt64(first + i) * UInt64(blocks)
+                for block in 0..<blocks {
+                    let words = rng.bits(.dropout, stream: stream, index: base + UInt64(block))
+                    for lane in 0..<min(4, n - 4 * block) {
+                        let j = 4 * block + lane
+                        let u = Float(words[lane] >> 8) * 0x1p-24
+                        mi[j] = u >= rate ? kept : 0
+                        di[j] = ai[j] * mi[j]
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradient (m, n) ⊙= mask (m, n), in place.
+    static func backward(_ gradient: Matrix, mask: Matrix, pool: ThreadPool) {
+        let n = gradient.columns
+        pool.parallelRanges(gradient.rows, grain: max(1, 16_384 / max(n, 1))) { rows in
+            for i in rows {
+                let gi = gradient.pointer + i * gradient.rowStride
+                let mi = mask.pointer + i * mask.rowStride
+                for j in 0..<n { gi[j] *= mi[j] }
+            }
+        }
+    }
+}
