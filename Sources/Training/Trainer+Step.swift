@@ -24,11 +24,32 @@ extension Trainer {
         }
         let reduced = ContinuousClock.now
         times.waiting += reduced - start
+        try updateRunningStatistics()
         if communicator.size > 1 { communicationTime += reduced - start }
         applyUpdate(gradientSlots[0])
         times.optimizer += ContinuousClock.now - reduced
         times.steps += 1
         stepIndex += 1
+    }
+
+    /// Batch norm: the micro-batch statistics of the step, summed in the
+    /// gradient's tree over micro-batches and ranks, averaged, then folded
+    /// into the running statistics with each layer's momentum.
+    private func updateRunningStatistics() throws(TrainingError) {
+        let sums = statisticsSlots[0]
+        guard sums.count > 0 else { return }
+        if communicator.size > 1 {
+            do {
+                try sums.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
+                    try communicator.allreduceSum(buffer)
+                }
+            } catch {
+                throw .communication(error.description)
+            }
+        }
+        let scale = 1 / Float(config.microBatchCount)
+        for i in 0..<sums.count { sums.pointer[i] *= scale }
+        network.updateRunningStatistics(runningStatistics, from: sums)
     }
 
     /// The synchronized update from the reduced gradient, in PyTorch's order:
@@ -57,7 +78,7 @@ extension Trainer {
     /// buckets start their reduction across ranks right away.
     private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool) {
         if microBatches.count == 1 {
-            leaf(batch: batch, microBatch: microBatches.lowerBound, into: gradientSlots[slot]) { layer in
+            leaf(batch: batch, microBatch: microBatches.lowerBound, slot: slot) { layer in
                 if onSpine { finishLayer(layer, spineDepth: slot) }
             }
             return
@@ -65,6 +86,9 @@ extension Trainer {
         let middle = microBatches.lowerBound + microBatches.count / 2
         accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false)
         accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine)
+        if statisticsSlots[slot].count > 0 {
+            Elementwise.add(statisticsSlots[slot + 1], into: statisticsSlots[slot], pool: pool)
+        }
         if !onSpine {
             let start = ContinuousClock.now
             Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
@@ -107,7 +131,8 @@ extension Trainer {
     /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
-    private func leaf(batch: Int, microBatch: Int, into gradients: FloatBuffer, layerFinished: (Int) -> Void) {
+    private func leaf(batch: Int, microBatch: Int, slot: Int, layerFinished: (Int) -> Void) {
+        let gradients = gradientSlots[slot]
         let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
         let k = config.model.outputWidth
@@ -137,7 +162,12 @@ extension Trainer {
         }
         let forwardStart = ContinuousClock.now
         times.gather += forwardStart - gatherStart
-        let logits = network.forward(x, parameters: parameters, workspace: workspace, pool: pool)
+        let statistics = statisticsSlots[slot]
+        let logits = network.forward(
+            x, parameters: parameters, workspace: workspace, pool: pool,
+            key: MicroBatchKey(rng: rng, epoch: epoch, firstPosition: start),
+            batchStatistics: statistics.count > 0
+                ? UnsafeMutableBufferPointer(start: statistics.pointer, count: statistics.count) : nil)
         let lossStart = ContinuousClock.now
         times.forward += lossStart - forwardStart
         let dZ = Matrix(outputGradient, rows: m, columns: k)
@@ -167,7 +197,9 @@ extension Trainer {
         while start < data.rowCount {
             let count = min(chunk, data.rowCount - start)
             let x = Matrix(data.features.pointer + start * d, rows: count, columns: d)
-            let logits = network.infer(x, parameters: parameters, workspace: evaluationWorkspace, pool: pool)
+            let logits = network.infer(
+                x, parameters: parameters, runningStatistics: runningStatistics.count > 0 ? runningStatistics : nil,
+                workspace: evaluationWorkspace, pool: pool)
             let targets: LossTargets
             switch table {
             case .labels(let labels):

@@ -113,8 +113,14 @@ public final class Trainer {
     /// Early stopping's memory, and the weights of its best epoch.
     var earlyStopping: EarlyStopping?
     var bestParameters: FloatBuffer?
+    /// Batch-norm running statistics (empty without batch norm).
+    public let runningStatistics: FloatBuffer
+    /// One micro-batch-tree level of batch statistics per gradient slot.
+    let statisticsSlots: [FloatBuffer]
     /// Arena ranges the L1/L2 penalties apply to: the weight matrices.
     let decayMask: DecayMask
+    /// The run's random generator (shuffles, dropout masks).
+    let rng: CounterRNG
     /// The epoch being trained (0-based).
     var epoch = 0
     /// Learning rate of the last step.
@@ -169,6 +175,7 @@ public final class Trainer {
         self.validationTargets = try validation.map { (data) throws(TrainingError) in
             try TargetTable.prepare(data, loss: config.loss, outputs: spec.outputWidth)
         }
+        self.rng = CounterRNG(seed: config.seed)
         self.schedule = config.learningRateSchedule
         self.scheduleState = config.learningRateSchedule.initialState()
         self.earlyStopping = config.earlyStopping
@@ -181,7 +188,8 @@ public final class Trainer {
 
         let network = Network(spec)
         let count = network.parameterCount
-        decayMask = DecayMask(ranges: network.layout.tensors.filter { $0.role == .weight }.map { $0.offset..<($0.offset + $0.count) })
+        decayMask = DecayMask(
+            ranges: network.layout.tensors.filter(\.role.isDecayedByDefault).map { $0.offset..<($0.offset + $0.count) })
         self.network = network
         parameters = FloatBuffer(count: count)
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
@@ -191,6 +199,9 @@ public final class Trainer {
         let localMicroBatches = config.microBatchCount / communicator.size
         let levels = Trainer.treeDepth(localMicroBatches) + 1
         gradientSlots = (0..<levels).map { _ in FloatBuffer(count: count) }
+        runningStatistics = FloatBuffer(count: network.statisticsCount)
+        network.initializeStatistics(runningStatistics)
+        statisticsSlots = (0..<levels).map { _ in FloatBuffer(count: network.statisticsCount) }
         buckets = GradientBuckets(network.layout)
         workspace = Workspace(network: network, rows: m)
         evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
@@ -250,7 +261,6 @@ public final class Trainer {
     public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
         try config.validate(runSteps: config.epochs * stepsPerEpoch)
         var last: EpochReport?
-        let rng = CounterRNG(seed: config.seed)
         for epoch in 0..<config.epochs {
             self.epoch = epoch
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))

@@ -121,6 +121,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                     + "\(listing), or pass --reduction mpi")
         }
         do { try optimizer.validate() } catch { throw .invalidOption(error.description) }
+        do { try model.validate(microBatchSize: microBatchSize) } catch { throw .invalidOption(error.description) }
+        if model.usesBatchNormalization && lastBatch == .keep {
+            throw .invalidOption(
+                "--last-batch keep cannot be used with batch normalization (masked rows would enter the batch statistics); use --last-batch drop")
+        }
         if !(validationSplit >= 0 && validationSplit < 1) {
             throw .invalidOption("--validation-split must be in [0, 1), got \(validationSplit)")
         }

@@ -246,3 +246,44 @@ func smallConfig(microBatch: Int = 4, optimizer: OptimizerConfig = .adam()) thro
 extension Double {
     fileprivate var squared: Double { self * self }
 }
+
+@Suite struct NormalizedTrainingTests {
+    static func config() throws -> TrainingConfig {
+        var config = try smallConfig()
+        config.model = try ModelSpec(parsing: "6-8:tanh:bn-5:relu:dropout(0.3)-3:softmax")
+        return config
+    }
+
+    /// Dropout masks and batch statistics follow the micro-batch, not the rank:
+    /// weights and running statistics agree on 1, 2 and 4 in-process ranks.
+    @Test func batchNormAndDropoutKeepTheWorldSizeContract() throws {
+        let single = try Trainer(
+            config: Self.config(), train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 2))
+        let reference = try single.run().fingerprint
+        let statistics = single.runningStatistics.array
+        #expect(statistics.contains { $0 != 0 && $0 != 1 })
+        for size in [2, 4] {
+            let outcomes = InProcessCommunicatorGroup(size: size).run { communicator in
+                let data = syntheticDataset()
+                let trainer = try Trainer(
+                    config: try NormalizedTrainingTests.config(), train: data, test: data,
+                    communicator: communicator, pool: ThreadPool(threadCount: 1))
+                return (try trainer.run().fingerprint, trainer.runningStatistics.array)
+            }
+            for outcome in outcomes {
+                let (fingerprint, running) = try outcome.get()
+                #expect(fingerprint == reference, "world size \(size)")
+                #expect(running == statistics, "world size \(size)")
+            }
+        }
+    }
+
+    @Test func batchNormRefusesAKeptLastBatch() throws {
+        var config = try Self.config()
+        config.lastBatch = .keep
+        #expect(throws: TrainingError.invalidOption(
+            "--last-batch keep cannot be used with batch normalization (masked rows would enter the batch statistics); use --last-batch drop")
+        ) { try config.validate() }
+    }
+}

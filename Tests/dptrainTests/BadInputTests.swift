@@ -44,6 +44,10 @@ struct BadInputTests {
         (["--weight-decay=-0.5"], 64, "--weight-decay must be zero or a positive number, got -0.5"),
         (["--validation-split", "1.5"], 64, "--validation-split must be in [0, 1), got 1.5"),
         (["--monitor", "auc"], 64, "--monitor 'auc': valid: loss, accuracy"),
+        (["--dropout", "1.5"], 64,
+         "model spec '784-256:relu-128:relu-10:softmax': dropout rate 1.5 for the hidden layers must be in [0, 1)"),
+        (["--model", "784-256:relu:bn-10:softmax", "--last-batch", "keep"], 64,
+         "--last-batch keep cannot be used with batch normalization (masked rows would enter the batch statistics); use --last-batch drop"),
         (["--dataset", "/nonexistent/data"], 66,
          "--dataset '/nonexistent/data': no such file or directory; use fashion-mnist, xor, a directory of IDX files or a .csv file"),
     ]

@@ -11,6 +11,9 @@ struct RegularizationOptions: ParsableArguments {
     @Option(help: "L1 penalty λ (λ·sign(w) added to the weights' gradient).")
     var l1: Float = 0
 
+    @Option(help: "Dropout rate p for every hidden layer without its own (spec: 256:relu:dropout(0.2)); batch norm is a spec option too (256:relu:bn).")
+    var dropout: Float?
+
     @Option(help: "Clip the gradient to this global L2 norm.")
     var clipNorm: Double?
 
@@ -59,6 +62,9 @@ struct RegularizationOptions: ParsableArguments {
         if let maxNorm { config.maxNorm = MaxNormConstraint(maxNorm: maxNorm) }
         if let earlyStopping { config.earlyStopping = EarlyStopping(patience: earlyStopping, minDelta: minDelta, mode: metric.mode) }
         config.validationSplit = validationSplit
+        if let dropout {
+            do { config.model = try config.model.withDropout(dropout) } catch { throw .usage(error.description) }
+        }
     }
 }
 
