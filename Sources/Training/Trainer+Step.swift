@@ -10,9 +10,11 @@ import Optimizers
 extension Trainer {
     /// Runs global batch `batch` of the current epoch.
     func step(batch: Int) throws(TrainingError) {
+        let health = logsHealthThisStep
+        if health { activity.active.fill(0) }
         let local = config.microBatchCount / communicator.size
         let first = communicator.rank * local
-        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, onSpine: true)
+        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, onSpine: true, health: health)
         let start = ContinuousClock.now
         do throws(CollectiveError) {
             reductionsInFlight = false
@@ -25,6 +27,7 @@ extension Trainer {
         let reduced = ContinuousClock.now
         times.waiting += reduced - start
         try updateRunningStatistics()
+        if health { try reportHealth(gradientSlots[0]) }
         if communicator.size > 1 { communicationTime += reduced - start }
         applyUpdate(gradientSlots[0])
         times.optimizer += ContinuousClock.now - reduced
@@ -76,16 +79,16 @@ extension Trainer {
     /// spine's additions are made per layer as soon as backward has written
     /// that layer (deepest first, as the recursion would), and the layer's
     /// buckets start their reduction across ranks right away.
-    private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool) {
+    private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool, health: Bool) {
         if microBatches.count == 1 {
-            leaf(batch: batch, microBatch: microBatches.lowerBound, slot: slot) { layer in
+            leaf(batch: batch, microBatch: microBatches.lowerBound, slot: slot, health: health) { layer in
                 if onSpine { finishLayer(layer, spineDepth: slot) }
             }
             return
         }
         let middle = microBatches.lowerBound + microBatches.count / 2
-        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false)
-        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine)
+        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false, health: health)
+        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine, health: health)
         if statisticsSlots[slot].count > 0 {
             Elementwise.add(statisticsSlots[slot + 1], into: statisticsSlots[slot], pool: pool)
         }
@@ -131,7 +134,7 @@ extension Trainer {
     /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
-    private func leaf(batch: Int, microBatch: Int, slot: Int, layerFinished: (Int) -> Void) {
+    private func leaf(batch: Int, microBatch: Int, slot: Int, health: Bool, layerFinished: (Int) -> Void) {
         let gradients = gradientSlots[slot]
         let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
@@ -168,6 +171,11 @@ extension Trainer {
             key: MicroBatchKey(rng: rng, epoch: epoch, firstPosition: start),
             batchStatistics: statistics.count > 0
                 ? UnsafeMutableBufferPointer(start: statistics.pointer, count: statistics.count) : nil)
+        if health {
+            for layer in config.model.layers.indices {
+                activity.record(layer: layer, preActivation: workspace.preActivation[layer].topRows(valid))
+            }
+        }
         let lossStart = ContinuousClock.now
         times.forward += lossStart - forwardStart
         let dZ = Matrix(outputGradient, rows: m, columns: k)

@@ -50,10 +50,13 @@ public struct RunOptions: Sendable {
     public var verifySyncEvery: Int
     /// Abort the job when one step takes longer than this many seconds (0: no limit).
     public var stepTimeout: Double
+    /// Report gradient health every this many steps (0: never).
+    public var healthEvery: Int
 
-    public init(verifySyncEvery: Int = 0, stepTimeout: Double = 0) {
+    public init(verifySyncEvery: Int = 0, stepTimeout: Double = 0, healthEvery: Int = 0) {
         self.verifySyncEvery = verifySyncEvery
         self.stepTimeout = stepTimeout
+        self.healthEvery = healthEvery
     }
 }
 
@@ -119,6 +122,10 @@ public final class Trainer {
     let statisticsSlots: [FloatBuffer]
     /// Arena ranges the L1/L2 penalties apply to: the weight matrices.
     let decayMask: DecayMask
+    /// Receives the gradient health every `options.healthEvery` steps (rank 0).
+    public var healthObserver: ((HealthReport) -> Void)?
+    /// Neuron activity of the ReLU layers within a logged step.
+    let activity: ActivityTracker
     /// The run's random generator (shuffles, dropout masks).
     let rng: CounterRNG
     /// The epoch being trained (0-based).
@@ -176,6 +183,7 @@ public final class Trainer {
             try TargetTable.prepare(data, loss: config.loss, outputs: spec.outputWidth)
         }
         self.rng = CounterRNG(seed: config.seed)
+        self.activity = ActivityTracker(spec)
         self.schedule = config.learningRateSchedule
         self.scheduleState = config.learningRateSchedule.initialState()
         self.earlyStopping = config.earlyStopping

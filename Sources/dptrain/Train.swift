@@ -69,6 +69,7 @@ struct Train: ParsableCommand {
     }
 
     private func train(_ communicator: MPICommunicator, watchdog: Watchdog) throws {
+        try output.checkValues()
         let (spec, loss, initializer) = try model.resolve()
         let optimizerConfig = try optimization.optimizerConfig()
         let threadCount = try parallel.threadCount()
@@ -102,9 +103,14 @@ struct Train: ParsableCommand {
         }
         let trainer = try Trainer(
             config: config, train: train, test: test, validation: validation, communicator: communicator, pool: pool,
-            options: RunOptions(verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout),
+            options: RunOptions(
+                verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout, healthEvery: output.healthEvery),
             watchdog: watchdog, deterministicReduction: deterministic)
         let isRoot = communicator.rank == 0
+        if output.healthEvery > 0 && isRoot {
+            let log = try HealthLog(directory: output.healthLog)
+            trainer.healthObserver = { report in log.write(report) }
+        }
         if isRoot {
             print(
                 "dptrain: \(spec) on \(train.name) (\(train.rowCount) train / \(test.rowCount) test rows), "

@@ -1,6 +1,7 @@
 // Training outcomes of the release binary: XOR is learned exactly, and the
 // default model reaches the accuracy the README promises.
 
+import Foundation
 import Testing
 
 @Suite(.serialized)
@@ -29,5 +30,36 @@ struct TrainingRunTests {
         #expect(lines.filter { $0.hasPrefix("epoch ") && $0.contains("test loss") }.count == 2)
         #expect(lines.contains { $0.contains("GEMM-bound limit") })
         #expect(result.fingerprint?.count == 64)
+    }
+}
+
+@Suite(.serialized)
+struct GradientHealthTests {
+    /// Layer → weight-gradient norm at the last logged step of a 10-layer net.
+    static func lastStepNorms(activation: String) throws -> [Int: Double] {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = "784" + String(repeating: "-64:\(activation)", count: 9) + "-10:softmax"
+        let result = try Binary.run([
+            "train", "--model", model, "--optimizer", "sgd", "--lr", "0.1", "--epochs", "1", "--train-limit", "6400",
+            "--test-limit", "100", "--health-every", "10", "--health-log", directory.path, "--no-gemm-limit",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOf: directory.appendingPathComponent("gradient-health.csv"), encoding: .utf8)
+        let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 50 * 10 / 10)  // 50 steps, every 10th logged, 10 layers
+        let last = rows.compactMap { Int($0[0]) }.max() ?? 0
+        var norms: [Int: Double] = [:]
+        for row in rows where Int(row[0]) == last { norms[Int(row[2]) ?? -1] = Double(row[3]) }
+        return norms
+    }
+
+    @Test func sigmoidGradientsVanishTowardTheInputAndReLUGradientsDoNot() throws {
+        let sigmoid = try Self.lastStepNorms(activation: "sigmoid")
+        let relu = try Self.lastStepNorms(activation: "relu")
+        let sigmoidRatio = try #require(sigmoid[0]) / #require(sigmoid[9])
+        let reluRatio = try #require(relu[0]) / #require(relu[9])
+        #expect(sigmoidRatio < 1e-3)
+        #expect(reluRatio > 0.1 && reluRatio < 10)
     }
 }

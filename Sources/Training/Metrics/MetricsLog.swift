@@ -17,28 +17,31 @@ public final class MetricsLog {
     public let directory: String
     /// The CSV columns, in order.
     public let columns: [String]
+    /// Base name of both files (`metrics` → metrics.jsonl, metrics.csv).
+    public let name: String
     /// Path of the JSON-lines file.
-    public var jsonLinesPath: String { directory + "/metrics.jsonl" }
+    public var jsonLinesPath: String { directory + "/\(name).jsonl" }
     /// Path of the CSV file.
-    public var csvPath: String { directory + "/metrics.csv" }
+    public var csvPath: String { directory + "/\(name).csv" }
 
     private let jsonLines: OutputFile
     private let csv: OutputFile
 
     /// Opens (creating when needed) both files in `directory` for appending.
     /// - Parameter columns: the CSV columns, e.g. `["step", "epoch", "loss", "lr"]`.
-    public init(directory: String, columns: [String]) throws(MetricsError) {
+    public init(directory: String, columns: [String], name: String = "metrics") throws(MetricsError) {
         precondition(!columns.isEmpty, "MetricsLog needs at least one column")
         precondition(Set(columns).count == columns.count, "MetricsLog columns must be distinct: \(columns)")
         self.directory = directory
         self.columns = columns
+        self.name = name
         do {
             try OutputFile.makeDirectories(directory)
         } catch {
             throw .cannotCreateDirectory(path: directory, reason: error.reason)
         }
-        let jsonPath = directory + "/metrics.jsonl"
-        let csvPath = directory + "/metrics.csv"
+        let jsonPath = directory + "/\(name).jsonl"
+        let csvPath = directory + "/\(name).csv"
         let header = columns.map(MetricValue.csvField).joined(separator: ",")
         let existing: [UInt8]
         do {
