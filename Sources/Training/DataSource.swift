@@ -4,6 +4,8 @@
 //   xor             the four XOR rows (train = test)
 //   DIRECTORY       IDX files named like Fashion-MNIST's ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])
 //   FILE.csv        a CSV with a header; the test split is --test-data, or the same file
+//   FILE.npy        NumPy features (rows, features) with --labels LABELS.npy; the test
+//                   split is --test-data / --test-labels, or the same files
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +18,8 @@ import Engine
 public enum DataSource {
     /// Loads the training and test splits named by `dataset`.
     public static func load(
-        _ dataset: String, testData: String? = nil, trainLimit: Int? = nil, testLimit: Int? = nil
+        _ dataset: String, labels: String? = nil, testData: String? = nil, testLabels: String? = nil,
+        trainLimit: Int? = nil, testLimit: Int? = nil
     ) throws(TrainingError) -> (train: Dataset, test: Dataset) {
         var (train, test): (Dataset, Dataset)
         do {
@@ -27,7 +30,20 @@ public enum DataSource {
                 let xor = xorDataset()
                 (train, test) = (xor, xor)
             default:
-                if dataset.lowercased().hasSuffix(".csv") || dataset.lowercased().hasSuffix(".csv.gz") {
+                if dataset.lowercased().hasSuffix(".npy") || dataset.lowercased().hasSuffix(".npy.gz") {
+                    guard let labels else {
+                        throw TrainingError.invalidOption("--dataset \(dataset) is a NumPy file; pass its labels with --labels LABELS.npy")
+                    }
+                    train = try NPYDataset.load(featuresPath: dataset, labelsPath: labels)
+                    if let testData {
+                        guard let testLabels else {
+                            throw TrainingError.invalidOption("--test-data \(testData) is a NumPy file; pass its labels with --test-labels LABELS.npy")
+                        }
+                        test = try NPYDataset.load(featuresPath: testData, labelsPath: testLabels)
+                    } else {
+                        test = train
+                    }
+                } else if dataset.lowercased().hasSuffix(".csv") || dataset.lowercased().hasSuffix(".csv.gz") {
                     train = try CSVDataset.load(path: dataset)
                     test = try testData.map { path throws(DatasetError) in try CSVDataset.load(path: path) } ?? train
                 } else if isDirectory(dataset) {
@@ -42,6 +58,9 @@ public enum DataSource {
             case .missingFile, .missingFashionMNIST: throw .missingData(error.description)
             default: throw .dataset(error.description)
             }
+        } catch let error as NPYError {
+            if case .file(let inner) = error, case .missingFile = inner { throw .missingData(error.description) }
+            throw .dataset(error.description)
         } catch let error as TrainingError {
             throw error
         } catch {

@@ -63,3 +63,45 @@ struct GradientHealthTests {
         #expect(reluRatio > 0.1 && reluRatio < 10)
     }
 }
+
+@Suite(.serialized)
+struct NumPyDataTests {
+    /// A version 1.0 .npy file of `descr` with `shape` and raw little-endian `payload`.
+    static func npy(descr: String, shape: [Int], payload: [UInt8]) -> Data {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+        bytes += [UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)]
+        return Data(bytes + Array(header.utf8) + payload)
+    }
+
+    @Test func numPyFeaturesAndLabelsTrain() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Two separable classes: label = (x0 > x1).
+        var features: [Float] = []
+        var labels: [Int64] = []
+        for i in 0..<256 {
+            let a = Float((i * 37) % 101) / 50 - 1
+            let b = Float((i * 53) % 97) / 48 - 1
+            features += [a, b]
+            labels.append(a > b ? 1 : 0)
+        }
+        let x = directory.appendingPathComponent("x.npy")
+        let y = directory.appendingPathComponent("y.npy")
+        try Self.npy(descr: "<f4", shape: [256, 2], payload: features.withUnsafeBytes { Array($0) }).write(to: x)
+        try Self.npy(descr: "<i8", shape: [256], payload: labels.withUnsafeBytes { Array($0) }).write(to: y)
+        let result = try Binary.run([
+            "train", "--dataset", x.path, "--labels", y.path, "--model", "2-8:tanh-2:softmax", "--batch-size", "32",
+            "--epochs", "30", "--lr", "0.02", "--no-gemm-limit",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try #require(result.testAccuracy) >= 95)
+
+        let missing = try Binary.run(["train", "--dataset", x.path, "--no-gemm-limit"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr == "dptrain: error: --dataset \(x.path) is a NumPy file; pass its labels with --labels LABELS.npy\n")
+    }
+}

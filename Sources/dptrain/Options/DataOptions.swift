@@ -5,11 +5,17 @@ import Datasets
 import Training
 
 struct DataOptions: ParsableArguments {
-    @Option(help: "fashion-mnist, xor, a directory of IDX files, or a .csv file.")
+    @Option(help: "fashion-mnist, xor, a directory of IDX files, a .csv file, or a .npy file (with --labels).")
     var dataset = "fashion-mnist"
 
-    @Option(help: "CSV file of the test split (for a .csv --dataset; default: the training file).")
+    @Option(help: "Labels of a NumPy --dataset (a .npy of class indices or target values).")
+    var labels: String?
+
+    @Option(help: "Test split: a CSV or NumPy file (default: the training file).")
     var testData: String?
+
+    @Option(help: "Labels of a NumPy --test-data.")
+    var testLabels: String?
 
     @Option(help: "Use only the first N training rows.")
     var trainLimit: Int?
@@ -19,6 +25,7 @@ struct DataOptions: ParsableArguments {
 
     /// Loads both splits.
     func load() throws(TrainingError) -> (train: Dataset, test: Dataset) {
-        try DataSource.load(dataset, testData: testData, trainLimit: trainLimit, testLimit: testLimit)
+        try DataSource.load(
+            dataset, labels: labels, testData: testData, testLabels: testLabels, trainLimit: trainLimit, testLimit: testLimit)
     }
 }
