@@ -135,18 +135,32 @@ public final class Network {
         return workspace.preActivation[spec.layers.count - 1].topRows(m)
     }
 
+    /// Whether adding a micro-batch's weight gradient with `dnnl_sgemm`'s
+    /// beta = 1 gives exactly the bits of computing it apart and adding
+    /// (fl(C + fl(AᵀB))). Measured on this oneDNN build (EngineTests/GemmTests
+    /// keeps the record): true for K = m ≤ 384 when both other dimensions are
+    /// at least 2; false beyond K = 384 and for any 1-wide product.
+    public func fusedAccumulationIsExact(microBatchSize m: Int) -> Bool {
+        m <= 384 && spec.inputWidth >= 2 && spec.layers.allSatisfy { $0.width >= 2 }
+    }
+
     /// Backward of the micro-batch last run through `forward`.
     ///
     /// - outputGradient: dY_L (m, k), consumed (overwritten).
     /// - gradients: arena-shaped; receives dW, db (and dα, dγ, dβ) of this
     ///   micro-batch, or has them added when `accumulate` is true.
+    /// - fusedWeightAccumulation: with `accumulate`, add weight gradients with
+    ///   GEMM's beta = 1 instead of a separate product and sum (only where
+    ///   `fusedAccumulationIsExact` holds: same bits, one pass less).
     /// - layerFinished: called with l, last layer first, once all of layer l's
     ///   gradients (its whole arena range) are written.
     public func backward(
         _ input: Matrix, outputGradient: Matrix, parameters: FloatBuffer, gradients: FloatBuffer,
-        accumulate: Bool, workspace: Workspace, pool: ThreadPool,
+        accumulate: Bool, fusedWeightAccumulation: Bool = false, workspace: Workspace, pool: ThreadPool,
         layerFinished: (Int) -> Void = { _ in }
     ) {
+        precondition(!fusedWeightAccumulation || fusedAccumulationIsExact(microBatchSize: input.rows),
+                     "fused weight accumulation is not exact for this network and micro-batch")
         let m = input.rows
         var dZ = outputGradient
         for index in stride(from: spec.layers.count - 1, through: 0, by: -1) {
@@ -171,7 +185,9 @@ public final class Network {
             }
             let previous = index == 0 ? input : workspace.output(index - 1).topRows(m)
             let dW = weights(index, gradients)
-            if accumulate {
+            if accumulate && fusedWeightAccumulation {
+                Gemm.multiply(previous, transposeA: true, dZ, into: dW, accumulate: true, pool: pool)
+            } else if accumulate {
                 let scratch = Matrix(workspace.weightScratch.pointer, rows: dW.rows, columns: dW.columns)
                 Gemm.multiply(previous, transposeA: true, dZ, into: scratch, pool: pool)
                 add(scratch.pointer, into: dW.pointer, count: dW.rows * dW.columns, pool: pool)

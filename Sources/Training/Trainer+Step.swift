@@ -80,22 +80,35 @@ extension Trainer {
     /// that layer (deepest first, as the recursion would), and the layer's
     /// buckets start their reduction across ranks right away.
     private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool, health: Bool) {
+        let first = microBatches.lowerBound
         if microBatches.count == 1 {
-            leaf(batch: batch, microBatch: microBatches.lowerBound, slot: slot, health: health) { layer in
+            leaf(batch: batch, microBatch: first, gradients: gradientSlots[slot], statistics: statisticsSlots[slot],
+                 accumulate: false, health: health) { layer in
                 if onSpine { finishLayer(layer, spineDepth: slot) }
             }
             return
         }
-        let middle = microBatches.lowerBound + microBatches.count / 2
-        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, onSpine: false, health: health)
-        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine, health: health)
+        if microBatches.count == 2 && fusedPairs {
+            // A leaf pair: the right leaf's weight gradient is added by the
+            // GEMM itself (beta = 1), which has the bits of leaf + leaf here.
+            leaf(batch: batch, microBatch: first, gradients: gradientSlots[slot], statistics: statisticsSlots[slot],
+                 accumulate: false, health: health) { _ in }
+            leaf(batch: batch, microBatch: first + 1, gradients: gradientSlots[slot], statistics: statisticsSlots[slot + 1],
+                 accumulate: true, health: health) { layer in
+                if onSpine { finishLayer(layer, spineDepth: slot) }
+            }
+        } else {
+            let middle = first + microBatches.count / 2
+            accumulate(batch: batch, microBatches: first..<middle, slot: slot, onSpine: false, health: health)
+            accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine, health: health)
+            if !onSpine {
+                let start = ContinuousClock.now
+                Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
+                times.reduction += ContinuousClock.now - start
+            }
+        }
         if statisticsSlots[slot].count > 0 {
             Elementwise.add(statisticsSlots[slot + 1], into: statisticsSlots[slot], pool: pool)
-        }
-        if !onSpine {
-            let start = ContinuousClock.now
-            Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
-            times.reduction += ContinuousClock.now - start
         }
     }
 
@@ -134,8 +147,10 @@ extension Trainer {
     /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
-    private func leaf(batch: Int, microBatch: Int, slot: Int, health: Bool, layerFinished: (Int) -> Void) {
-        let gradients = gradientSlots[slot]
+    private func leaf(
+        batch: Int, microBatch: Int, gradients: FloatBuffer, statistics: FloatBuffer, accumulate: Bool, health: Bool,
+        layerFinished: (Int) -> Void
+    ) {
         let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
         let k = config.model.outputWidth
@@ -165,7 +180,6 @@ extension Trainer {
         }
         let forwardStart = ContinuousClock.now
         times.gather += forwardStart - gatherStart
-        let statistics = statisticsSlots[slot]
         let logits = network.forward(
             x, parameters: parameters, workspace: workspace, pool: pool,
             key: MicroBatchKey(rng: rng, epoch: epoch, firstPosition: start),
@@ -190,7 +204,8 @@ extension Trainer {
         let reductionBefore = times.reduction
         network.backward(
             x, outputGradient: dZ, parameters: parameters, gradients: gradients,
-            accumulate: false, workspace: workspace, pool: pool, layerFinished: layerFinished)
+            accumulate: accumulate, fusedWeightAccumulation: accumulate, workspace: workspace, pool: pool,
+            layerFinished: layerFinished)
         times.backward += (ContinuousClock.now - backwardStart) - (times.reduction - reductionBefore)
     }
 

@@ -135,6 +135,8 @@ public final class Trainer {
 
     /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
     let gradientSlots: [FloatBuffer]
+    /// Whether leaf pairs of the micro-batch tree share a gradient slot (see `Network.fusedAccumulationIsExact`).
+    let fusedPairs: Bool
     /// How slot 0 is cut for the reduction across ranks.
     let buckets: GradientBuckets
     /// A failed collective inside backward's per-layer callback, thrown after it.
@@ -211,6 +213,7 @@ public final class Trainer {
         network.initializeStatistics(runningStatistics)
         statisticsSlots = (0..<levels).map { _ in FloatBuffer(count: network.statisticsCount) }
         buckets = GradientBuckets(network.layout)
+        fusedPairs = network.fusedAccumulationIsExact(microBatchSize: config.microBatchSize)
         workspace = Workspace(network: network, rows: m)
         evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
         input = FloatBuffer(count: m * spec.inputWidth)
