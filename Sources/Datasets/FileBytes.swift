@@ -9,6 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Engine
 
 /// Reads whole files for the dataset readers.
 enum FileBytes {
@@ -48,20 +49,7 @@ enum FileBytes {
         let size = Int(status.st_size)
         if size == 0 { throw .emptyFile(path: path) }
 
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initializedCount in
-            guard let base = buffer.baseAddress else { return }
-            while initializedCount < size {
-                let got = read(descriptor, base + initializedCount, size - initializedCount)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                if got == 0 { return }  // The file shrank while we read it; parse what is there.
-                initializedCount += got
-            }
-        }
+        let (bytes, failure) = FileIO.readBytes(descriptor: descriptor, count: size)
         if failure != 0 { throw .unreadable(path: path, reason: systemMessage(failure)) }
         if bytes.isEmpty { throw .emptyFile(path: path) }
         return bytes

@@ -12,6 +12,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Engine
 
 /// Writes bytes to an open file descriptor, reporting failures against `path`.
 struct FileSink {
@@ -125,20 +126,7 @@ func readWholeFile(_ path: String) throws(CheckpointError) -> [UInt8] {
         throw .unreadable(path: path, reason: kind == mode_t(S_IFDIR) ? "it is a directory" : "it is not a regular file")
     }
     let size = Int(status.st_size)
-    var failure: Int32 = 0
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-        guard let base = buffer.baseAddress else { return }
-        while initialized < size {
-            let got = read(descriptor, base + initialized, size - initialized)
-            if got < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-            if got == 0 { return }  // The file shrank while we read it; the checks see what is there.
-            initialized += got
-        }
-    }
+    let (bytes, failure) = FileIO.readBytes(descriptor: descriptor, count: size)
     if failure != 0 { throw .unreadable(path: path, reason: systemMessage(failure)) }
     return bytes
 }

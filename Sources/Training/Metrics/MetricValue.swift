@@ -38,23 +38,7 @@ public enum MetricValue: Sendable, Equatable, ExpressibleByIntegerLiteral, Expre
     }
 
     /// `text` as a JSON string literal (RFC 8259 §7).
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    static func jsonString(_ text: String) -> String { jsonQuoted(text) }
 
     /// `text` as one CSV field (RFC 4180: quoted, inner quotes doubled, when needed).
     static func csvField(_ text: String) -> String {

@@ -8,6 +8,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Engine
 
 /// A file open for writing.
 final class OutputFile {
@@ -114,20 +115,7 @@ final class OutputFile {
             throw Failure(code: errno)
         }
         defer { _ = systemClose(descriptor) }
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: limit) { buffer, initializedCount in
-            guard let base = buffer.baseAddress else { return }
-            while initializedCount < limit {
-                let got = read(descriptor, base + initializedCount, limit - initializedCount)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                if got == 0 { return }
-                initializedCount += got
-            }
-        }
+        let (bytes, failure) = FileIO.readBytes(descriptor: descriptor, count: limit)
         if failure != 0 { throw Failure(code: failure) }
         return bytes
     }
