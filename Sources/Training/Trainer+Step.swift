@@ -21,8 +21,10 @@ extension Trainer {
             throw .communication(error.description)
         }
         if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
-        optimizer.update(
-            parameters: parameters, gradients: gradientSlots[0], learningRate: config.learningRate, pool: pool)
+        if try agreeAtStepBoundary() {
+            optimizer.update(
+                parameters: parameters, gradients: gradientSlots[0], learningRate: config.learningRate, pool: pool)
+        }
         stepIndex += 1
     }
 

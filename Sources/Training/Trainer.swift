@@ -36,6 +36,8 @@ public struct EpochReport: Sendable {
     public let learningRate: Float
     /// Fraction of the epoch's step time this rank spent in gradient reductions.
     public let communicationShare: Double
+    /// Steps skipped for NaN/Inf in the epoch (`--nan skip`).
+    public internal(set) var skippedSteps = 0
 }
 
 /// Settings of a run that do not change its result.
@@ -96,6 +98,8 @@ public final class Trainer {
     var epochCorrect = 0.0
     var communicationTime = Duration.zero
     var stepIndex = 0
+    /// Checkpoints, resume, preemption and the NaN/Inf guard (Trainer+Checkpoint.swift).
+    let faults = FaultTolerance()
 
     public init(
         config: TrainingConfig, train: Dataset, test: Dataset,
@@ -178,22 +182,23 @@ public final class Trainer {
     /// Training rows one epoch visits.
     var rowsPerEpoch: Int { min(stepsPerEpoch * config.globalBatchSize, train.rowCount) }
 
-    /// Trains for `config.epochs` epochs, calling `onEpoch` on rank 0 after each.
+    /// Trains for `config.epochs` epochs (from the restored position, if any), calling
+    /// `onEpoch` on rank 0 after each.
     public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
         var last: EpochReport?
         let rng = CounterRNG(seed: config.seed)
-        for epoch in 0..<config.epochs {
+        for epoch in faults.startEpoch..<config.epochs {
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
-            epochLoss = 0
-            epochCorrect = 0
+            beginEpoch(epoch)
             communicationTime = .zero
             let start = ContinuousClock.now
-            for batch in 0..<stepsPerEpoch {
+            for batch in firstBatch(of: epoch)..<stepsPerEpoch {
                 watchdog?.arm("step \(stepIndex + 1)", seconds: options.stepTimeout)
                 try step(batch: batch)
                 if options.verifySyncEvery > 0 && stepIndex % options.verifySyncEvery == 0 {
                     try verifySynchronized()
                 }
+                try endStep(epoch: epoch, batch: batch)
                 watchdog?.disarm()
             }
             let seconds = (ContinuousClock.now - start).seconds
@@ -204,19 +209,20 @@ public final class Trainer {
             // result, so every rank could branch on it at the same step.
             var metrics = communicator.rank == 0 ? evaluate(test, targets: testTargets) : (loss: 0, accuracy: nil)
             try shareFromRoot(&metrics)
-            let report = EpochReport(
+            var report = EpochReport(
                 epoch: epoch + 1, epochs: config.epochs,
                 trainLoss: sums[0] / trainRows,
                 trainAccuracy: config.loss.hasAccuracy ? sums[1] / trainRows : nil,
                 testLoss: metrics.loss, testAccuracy: metrics.accuracy,
-                samplesPerSecond: trainRows / max(seconds, 1e-9),
+                samplesPerSecond: trainRows * resumedEpochShare(epoch) / max(seconds, 1e-9),
                 learningRate: config.learningRate,
                 communicationShare: communicationTime.seconds / max(seconds, 1e-9))
+            report.skippedSteps = faults.skippedInEpoch
             if communicator.rank == 0 { onEpoch(report) }
+            try endEpoch(epoch, report: report)
             last = report
         }
-        guard let final = last else { throw .invalidOption("--epochs must be positive, got \(config.epochs)") }
-        return TrainingSummary(final: final, fingerprint: fingerprint(), steps: stepIndex)
+        return try finishRun(last)
     }
 
     /// SHA-256 of the parameter arena's bytes.
@@ -225,7 +231,7 @@ public final class Trainer {
     }
 
     /// Rank 0's evaluation result on every rank.
-    private func shareFromRoot(_ metrics: inout (loss: Double, accuracy: Double?)) throws(TrainingError) {
+    func shareFromRoot(_ metrics: inout (loss: Double, accuracy: Double?)) throws(TrainingError) {
         if communicator.size == 1 { return }
         var values = [metrics.loss, metrics.accuracy ?? .nan]
         do {
@@ -267,7 +273,7 @@ public final class Trainer {
         return hash
     }
 
-    private func reduce(_ values: inout [Double]) throws(TrainingError) {
+    func reduce(_ values: inout [Double]) throws(TrainingError) {
         if communicator.size == 1 { return }
         do {
             try values.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
