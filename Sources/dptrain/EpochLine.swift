@@ -17,6 +17,9 @@ struct EpochLine {
         if let accuracy = report.testAccuracy { line += " acc \(percent(accuracy))" }
         line += "  \(Int(report.samplesPerSecond.rounded())) samples/s"
         if report.communicationShare > 0 { line += "  reduction \(fixed(report.communicationShare * 100, 1))% of step time" }
+        if report.skippedSteps > 0 {
+            line += "  skipped \(report.skippedSteps) step\(report.skippedSteps == 1 ? "" : "s") with NaN/Inf"
+        }
         text = line
     }
 }
