@@ -24,12 +24,15 @@ extension Trainer {
             pendingCommunicationError = nil
             throw .communication(error.description)
         }
+        if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
+        let agreed = try agreeAtStepBoundary()
         let reduced = ContinuousClock.now
         times.waiting += reduced - start
-        try updateRunningStatistics()
-        if health { try reportHealth(gradientSlots[0]) }
-        if communicator.size > 1 { communicationTime += reduced - start }
-        applyUpdate(gradientSlots[0])
+        if agreed {
+            try updateRunningStatistics()
+            if health { try reportHealth(gradientSlots[0]) }
+            applyUpdate(gradientSlots[0])
+        }
         times.optimizer += ContinuousClock.now - reduced
         times.steps += 1
         stepIndex += 1

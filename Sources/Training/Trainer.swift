@@ -42,6 +42,8 @@ public struct EpochReport: Sendable {
     public let stopsEarly: Bool
     /// Fraction of the epoch's step time this rank spent in gradient reductions.
     public let communicationShare: Double
+    /// Steps skipped for NaN/Inf in the epoch (`--nan skip`).
+    public internal(set) var skippedSteps = 0
 }
 
 /// Settings of a run that do not change its result.
@@ -160,6 +162,8 @@ public final class Trainer {
     /// Where this rank's step time went, summed since the trainer started.
     public internal(set) var times = StepTimes()
     var stepIndex = 0
+    /// Checkpoints, resume, preemption and the NaN/Inf guard (Trainer+Checkpoint.swift).
+    let faults = FaultTolerance()
 
     public init(
         config: TrainingConfig, train: Dataset, test: Dataset, validation: Dataset? = nil,
@@ -245,6 +249,8 @@ public final class Trainer {
                 throw .communication(error.description)
             }
         }
+        // Schedule, early stopping and batch-norm statistics travel in every checkpoint.
+        try register(FeatureState(self))
     }
 
     deinit {
@@ -267,24 +273,25 @@ public final class Trainer {
     /// Training rows one epoch visits.
     var rowsPerEpoch: Int { min(stepsPerEpoch * config.globalBatchSize, train.rowCount) }
 
-    /// Trains for `config.epochs` epochs (or until early stopping), calling
+    /// Trains for `config.epochs` epochs (from the restored position, if any, and
+    /// until early stopping ends it), calling
     /// `onEpoch` on rank 0 after each.
     public func run(onEpoch: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary {
         try config.validate(runSteps: config.epochs * stepsPerEpoch)
         var last: EpochReport?
-        for epoch in 0..<config.epochs {
+        for epoch in faults.startEpoch..<config.epochs {
             self.epoch = epoch
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
-            epochLoss = 0
-            epochCorrect = 0
+            beginEpoch(epoch)
             communicationTime = .zero
             let start = ContinuousClock.now
-            for batch in 0..<stepsPerEpoch {
+            for batch in firstBatch(of: epoch)..<stepsPerEpoch {
                 watchdog?.arm("step \(stepIndex + 1)", seconds: options.stepTimeout)
                 try step(batch: batch)
                 if options.verifySyncEvery > 0 && stepIndex % options.verifySyncEvery == 0 {
                     try verifySynchronized()
                 }
+                try endStep(epoch: epoch, batch: batch)
                 watchdog?.disarm()
             }
             let seconds = (ContinuousClock.now - start).seconds
@@ -293,30 +300,31 @@ public final class Trainer {
             let trainRows = Double(rowsPerEpoch)
             let (validationMetrics, testMetrics) = try evaluateOnRoot()
             let stops = try endOfEpoch(validation: validationMetrics ?? testMetrics)
-            let report = EpochReport(
+            var report = EpochReport(
                 epoch: epoch + 1, epochs: config.epochs,
                 trainLoss: sums[0] / trainRows,
                 trainAccuracy: config.loss.hasAccuracy ? sums[1] / trainRows : nil,
                 validationLoss: validationMetrics?.loss, validationAccuracy: validationMetrics?.accuracy,
                 testLoss: testMetrics.loss, testAccuracy: testMetrics.accuracy,
-                samplesPerSecond: trainRows / max(seconds, 1e-9),
+                samplesPerSecond: trainRows * resumedEpochShare(epoch) / max(seconds, 1e-9),
                 learningRate: lastLearningRate, stopsEarly: stops,
                 communicationShare: communicationTime.seconds / max(seconds, 1e-9))
+            report.skippedSteps = faults.skippedInEpoch
             if communicator.rank == 0 { onEpoch(report) }
+            try endEpoch(epoch, report: report)
             last = report
             if stops { break }
         }
-        guard var final = last else { throw .invalidOption("--epochs must be positive, got \(config.epochs)") }
         var restored: Int?
-        if let best = bestParameters, let stopping = earlyStopping, let bestEpoch = stopping.bestEpoch,
+        if let final = last, let best = bestParameters, let stopping = earlyStopping, let bestEpoch = stopping.bestEpoch,
            bestEpoch + 1 != final.epoch
         {
             parameters.copy(from: best)
             restored = bestEpoch + 1
             let (_, testMetrics) = try evaluateOnRoot()
-            final = final.withTest(testMetrics)
+            last = final.withTest(testMetrics)
         }
-        return TrainingSummary(final: final, restoredEpoch: restored, fingerprint: fingerprint(), steps: stepIndex)
+        return try finishRun(last, restoredEpoch: restored)
     }
 
     /// Rank 0 evaluates the validation rows (if any) and the test split, every
@@ -371,7 +379,7 @@ public final class Trainer {
     }
 
     /// Rank 0's evaluation result on every rank.
-    private func shareFromRoot(_ metrics: inout (loss: Double, accuracy: Double?)) throws(TrainingError) {
+    func shareFromRoot(_ metrics: inout (loss: Double, accuracy: Double?)) throws(TrainingError) {
         if communicator.size == 1 { return }
         var values = [metrics.loss, metrics.accuracy ?? .nan]
         do {
@@ -413,7 +421,7 @@ public final class Trainer {
         return hash
     }
 
-    private func reduce(_ values: inout [Double]) throws(TrainingError) {
+    func reduce(_ values: inout [Double]) throws(TrainingError) {
         if communicator.size == 1 { return }
         do {
             try values.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
@@ -440,7 +448,8 @@ extension EpochReport {
             epoch: epoch, epochs: epochs, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy,
             testLoss: metrics.loss, testAccuracy: metrics.accuracy, samplesPerSecond: samplesPerSecond,
-            learningRate: learningRate, stopsEarly: stopsEarly, communicationShare: communicationShare)
+            learningRate: learningRate, stopsEarly: stopsEarly, communicationShare: communicationShare,
+            skippedSteps: skippedSteps)
     }
 }
 

@@ -15,11 +15,20 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case dataset(String)
     /// A collective operation failed.
     case communication(String)
+    /// A checkpoint to resume from is damaged, missing, or belongs to another run.
+    case checkpoint(String)
+    /// A checkpoint or run-directory file cannot be written; earlier checkpoints are intact.
+    case checkpointWrite(String)
+    /// Every rank stopped at a step boundary on a signal, after the checkpoint was saved.
+    case preempted(String)
+    /// The loss or the gradient became NaN or Inf under `--nan stop`.
+    case nonFinite(String)
 
     public var description: String {
         switch self {
         case .invalidOption(let message), .dataMismatch(let message), .missingData(let message), .dataset(let message),
-             .communication(let message):
+             .communication(let message), .checkpoint(let message), .checkpointWrite(let message),
+             .preempted(let message), .nonFinite(let message):
             return message
         }
     }

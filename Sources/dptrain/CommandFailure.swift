@@ -4,6 +4,12 @@
 //   65  data does not fit the model or loss, or a malformed data file (EX_DATAERR)
 //   66  a data file is missing (EX_NOINPUT)
 //   69  MPI / communication failure (EX_UNAVAILABLE)
+//   70  the watchdog ended a stalled job (Watchdog.exitCode)
+//   73  a checkpoint or run-directory file cannot be written (EX_CANTCREAT)
+//   75  preempted: stopped on SIGTERM/SIGINT after saving a checkpoint; resumable (EX_TEMPFAIL)
+//   76  the loss or gradient became NaN/Inf under --nan stop; resuming would repeat it
+//
+// A damaged or mismatched checkpoint to resume from is 65 (66 when a --resume file is missing).
 
 import Collective
 import Datasets
@@ -20,6 +26,9 @@ enum CommandFailure: Error {
     case data(String)
     case missingInput(String)
     case communication(String)
+    case cannotWrite(String)
+    case preempted(String)
+    case diverged(String)
 
     init(_ error: any Error) {
         switch error {
@@ -32,6 +41,10 @@ enum CommandFailure: Error {
             case .missingData(let message): self = .missingInput(message)
             case .dataset(let message): self = .data(message)
             case .communication(let message): self = .communication(message)
+            case .checkpoint(let message): self = .data(message)
+            case .checkpointWrite(let message): self = .cannotWrite(message)
+            case .preempted(let message): self = .preempted(message)
+            case .nonFinite(let message): self = .diverged(message)
             }
         case let error as CollectiveError:
             self = .communication(error.description)
@@ -42,7 +55,9 @@ enum CommandFailure: Error {
 
     var message: String {
         switch self {
-        case .usage(let text), .data(let text), .missingInput(let text), .communication(let text): return text
+        case .usage(let text), .data(let text), .missingInput(let text), .communication(let text),
+             .cannotWrite(let text), .preempted(let text), .diverged(let text):
+            return text
         }
     }
 
@@ -52,11 +67,30 @@ enum CommandFailure: Error {
         case .data: return 65
         case .missingInput: return 66
         case .communication: return 69
+        case .cannotWrite: return 73
+        case .preempted: return 75
+        case .diverged: return 76
+        }
+    }
+
+    /// Exit code of a run stopped by a signal after saving its checkpoint.
+    static let preemptedExitCode: Int32 = 75
+
+    /// Whether every rank of a job reaches this failure at the same step boundary (DESIGN.md 4),
+    /// so the ranks can finalize MPI and exit together instead of aborting the job.
+    var isAgreedByAllRanks: Bool {
+        switch self {
+        case .cannotWrite, .preempted, .diverged: return true
+        case .usage, .data, .missingInput, .communication: return false
         }
     }
 
     func report() {
-        writeStandardError("dptrain: error: \(message)\n")
+        if case .preempted = self {
+            writeStandardError("dptrain: \(message)\n")
+        } else {
+            writeStandardError("dptrain: error: \(message)\n")
+        }
     }
 
     func exit() -> Never {

@@ -24,6 +24,9 @@ struct EpochLine {
         line += "  \(Int(report.samplesPerSecond.rounded())) samples/s"
         if report.communicationShare > 0 { line += "  reduction \(fixed(report.communicationShare * 100, 1))% of step time" }
         if report.stopsEarly { line += "  (early stop)" }
+        if report.skippedSteps > 0 {
+            line += "  skipped \(report.skippedSteps) step\(report.skippedSteps == 1 ? "" : "s") with NaN/Inf"
+        }
         text = line
     }
 }

@@ -35,6 +35,7 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
     @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Checkpoints and faults") var checkpoints: CheckpointOptions
 
     func run() throws {
         let communicator: MPICommunicator
@@ -43,6 +44,7 @@ struct Train: ParsableCommand {
         } catch {
             CommandFailure(error).exit()
         }
+        PreemptionFlag.installSignalHandlers(secondSignalExitCode: CommandFailure.preemptedExitCode)
         let box = UncheckedSendable(communicator)
         let watchdog = Watchdog(rank: communicator.rank) { code in box.value.abort(code: code) }
         defer { watchdog.stop() }
@@ -51,6 +53,12 @@ struct Train: ParsableCommand {
             try communicator.finalize()
         } catch {
             let failure = CommandFailure(error)
+            if failure.isAgreedByAllRanks {
+                // Every rank stops at the same step boundary: no abort, a clean finalize.
+                if communicator.rank == 0 { failure.report() }
+                try? communicator.finalize()
+                Glibc.exit(failure.exitCode)
+            }
             if communicator.size > 1 {
                 // Most failures hit every rank alike: rank 0 reports and its
                 // abort ends the others. A rank that fails alone says so
@@ -82,6 +90,7 @@ struct Train: ParsableCommand {
             lastBatch: try optimization.lastBatchPolicy())
         try regularization.apply(to: &config)
         try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
+        let resumeMode = try checkpoints.checkValues()
 
         let (allTrain, test) = try data.load()
         let (train, validation) = try DataSource.splitValidation(allTrain, fraction: config.validationSplit, seed: config.seed)
@@ -91,10 +100,15 @@ struct Train: ParsableCommand {
         try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
         let pool = ThreadPool(threadCount: threadCount)
         defer { pool.shutdown() }
+        watchdog.arm("start-up checks", seconds: parallel.startupTimeout)
+        let resumed = try agreeOnResume(resumeMode, communicator: communicator)
+        config = try adoptingMicroBatch(of: resumed, config, worldSize: worldSize, deterministic: deterministic)
+        watchdog.disarm()
         if worldSize > 1 {
             watchdog.arm("start-up checks", seconds: parallel.startupTimeout)
             let identity = Preflight.identity(
                 config: config, data: "\(train.name) \(train.rowCount)x\(train.featureCount), \(test.name) \(test.rowCount)")
+                + [checkpoints.identity]
             let warnings = try Preflight.check(
                 identity: identity, communicator: communicator, threads: threadCount,
                 localRanks: parallel.localRanks, cores: parallel.cores)
@@ -120,6 +134,7 @@ struct Train: ParsableCommand {
                     + "\(trainer.network.parameterCount) parameters, seed \(config.seed)")
             flush()
         }
+        try prepare(trainer, resumingFrom: resumed, isRoot: isRoot)
         var totalSamples = 0.0
         var totalSeconds = 0.0
         let samplesPerEpoch = Double(trainer.stepsPerEpoch * config.globalBatchSize)
