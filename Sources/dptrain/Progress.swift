@@ -52,7 +52,8 @@ final class ProgressView {
 
     /// Clock reading and run position (`epoch`, `step` as one step count) of the first step seen.
     private var start: (seconds: Double, step: Int)?
-    private var lastDraw = -Double.infinity
+    /// When the live line was last drawn (terminal), or any line last written (logs).
+    private var lastDraw: Double
     /// Whether a live line is on screen, not yet ended by a newline.
     private var lineShown = false
 
@@ -76,10 +77,12 @@ final class ProgressView {
         self.now = now
         self.write = write
         self.columns = columns
+        lastDraw = isTerminal ? -Double.infinity : clock()
     }
 
     /// Reports that `step` (1-based) of `epoch` (1-based) has finished. Draws at most 10 times a
-    /// second on a terminal (always the epoch's last step), every `plainInterval` seconds elsewhere.
+    /// second on a terminal (always the epoch's last step); elsewhere writes a line only when
+    /// `plainInterval` seconds have passed without one.
     func step(epoch: Int, step: Int, loss: Double, accuracy: Double?, samplesPerSecond: Double, learningRate: Double) {
         let time = clock()
         let done = (epoch - 1) * stepsPerEpoch + step
@@ -106,7 +109,7 @@ final class ProgressView {
     /// Ends the epoch with its summary `line` (it replaces the live line on a terminal).
     func epochEnd(line: String) {
         message(line)
-        lastDraw = -Double.infinity
+        if isTerminal { lastDraw = -Double.infinity }  // draw the next epoch's first step at once
     }
 
     /// Prints `line` without disturbing the live line: it replaces it on a terminal and is
@@ -117,6 +120,7 @@ final class ProgressView {
             lineShown = false
         } else {
             write(Self.timestamped(line, at: now()) + "\n")
+            lastDraw = clock()
         }
     }
 

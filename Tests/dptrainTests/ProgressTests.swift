@@ -84,7 +84,7 @@ import Testing
         ])
     }
 
-    @Test func logsGetTimestampedLinesAndAStepLineAtMostEveryInterval() {
+    @Test func logsGetTimestampedLinesAndAStepLineOnlyAfterAMinuteWithoutOne() {
         let recorder = Recorder()
         let view = recorder.view(isTerminal: false)
         for (step, time) in [(1, 0.0), (2, 30.0), (3, 61.0), (4, 130.0)] {
@@ -92,10 +92,16 @@ import Testing
             view.step(epoch: 1, step: step, loss: 0.25, accuracy: 0.5, samplesPerSecond: 10, learningRate: 0.01)
         }
         view.epochEnd(line: "epoch 1/2  train loss 0.2500")
+        for (step, time) in [(1, 131.0), (2, 150.0), (3, 191.0), (4, 200.0)] {
+            recorder.time = time
+            view.step(epoch: 2, step: step, loss: 0.125, accuracy: nil, samplesPerSecond: 10, learningRate: 0.01)
+        }
+        view.epochEnd(line: "epoch 2/2  train loss 0.1250")
         #expect(recorder.output == [
-            "2025-03-01T14:00:00Z epoch 1/2 step 1/4  loss 0.2500  acc 50.00%  10 samples/s  lr 0.01  ETA -:--\n",
             "2025-03-01T14:01:01Z epoch 1/2 step 3/4  loss 0.2500  acc 50.00%  10 samples/s  lr 0.01  ETA 2:33\n",
             "2025-03-01T14:02:10Z epoch 1/2  train loss 0.2500\n",
+            "2025-03-01T14:03:11Z epoch 2/2 step 3/4  loss 0.1250  10 samples/s  lr 0.01  ETA 0:32\n",
+            "2025-03-01T14:03:20Z epoch 2/2  train loss 0.1250\n",
         ])
     }
 }
