@@ -63,6 +63,15 @@ struct LineChart: Sendable {
         }
 
         out += "<g class=\"grid\">"
+        if logarithmic && yTicks.values.count <= 4 {
+            // Unlabelled lines at 2…9 × 10^n, so that values within a decade can be read.
+            for decade in yTicks.values.dropLast() {
+                for factor in 2...9 {
+                    let y = yScale(decade * Double(factor))
+                    out += "<line class=\"minor\" x1=\"\(n(left))\" x2=\"\(n(right))\" y1=\"\(n(y))\" y2=\"\(n(y))\"/>"
+                }
+            }
+        }
         for tick in yTicks.values {
             out += "<line x1=\"\(n(left))\" x2=\"\(n(right))\" y1=\"\(n(yScale(tick)))\" y2=\"\(n(yScale(tick)))\"/>"
         }

@@ -167,7 +167,7 @@ public enum RunReport {
         .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}\
         figure{margin:0;border:1px solid #ddd;border-radius:6px;padding:6px;background:#fcfcfc}\
         svg.chart{width:100%;height:auto;display:block;font-size:12px}\
-        .chart-title{font-size:15px;font-weight:600;fill:#222}.grid line{stroke:#e8e8e8;stroke-width:1}\
+        .chart-title{font-size:15px;font-weight:600;fill:#222}.grid line{stroke:#e8e8e8;stroke-width:1}.grid line.minor{stroke:#f2f2f2}\
         .frame{fill:none;stroke:#999}.y-tick{text-anchor:end;fill:#555}.x-tick{text-anchor:middle;fill:#555}\
         .x-label,.y-label{text-anchor:middle;fill:#333}.legend text{fill:#333}.legend line{stroke-width:2.5}\
         .series polyline{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}.empty{text-anchor:middle;fill:#999}\
