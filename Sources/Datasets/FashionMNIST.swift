@@ -11,6 +11,10 @@ public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
     /// Number of clothing classes (T-shirt/top, trouser, ..., ankle boot).
     public static let classCount = 10
+    /// The class names, in label order (Xiao, Rasul & Vollgraf, 2017).
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
 
     /// Reads the training and test sets from `directory`.
     ///

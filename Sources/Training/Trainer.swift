@@ -124,6 +124,9 @@ public final class Trainer {
     let statisticsSlots: [FloatBuffer]
     /// Arena ranges the L1/L2 penalties apply to: the weight matrices.
     let decayMask: DecayMask
+    /// Called on rank 0 after every step with (epoch, step within the epoch,
+    /// this rank's mean loss and accuracy so far in the epoch, learning rate), 1-based.
+    public var stepObserver: ((Int, Int, Double, Double?, Float) -> Void)?
     /// Receives the gradient health every `options.healthEvery` steps (rank 0).
     public var healthObserver: ((HealthReport) -> Void)?
     /// Neuron activity of the ReLU layers within a logged step.
@@ -288,6 +291,12 @@ public final class Trainer {
             for batch in firstBatch(of: epoch)..<stepsPerEpoch {
                 watchdog?.arm("step \(stepIndex + 1)", seconds: options.stepTimeout)
                 try step(batch: batch)
+                if let stepObserver, communicator.rank == 0 {
+                    let rows = Double(max(1, (batch + 1) * config.globalBatchSize / communicator.size))
+                    stepObserver(
+                        epoch + 1, batch + 1, epochLoss / rows, config.loss.hasAccuracy ? epochCorrect / rows : nil,
+                        lastLearningRate)
+                }
                 if options.verifySyncEvery > 0 && stepIndex % options.verifySyncEvery == 0 {
                     try verifySynchronized()
                 }
@@ -355,6 +364,30 @@ public final class Trainer {
             bestParameters = best
         }
         return decision == .stop
+    }
+
+    /// The confusion matrix and per-class figures of `data` (the test split by
+    /// default) for a classification loss with class labels; nil otherwise.
+    public func classificationMetrics() -> ClassificationMetrics? {
+        guard config.loss.usesClassLabels, case .classes(let labels, _) = test.targets else { return nil }
+        let k = config.model.outputWidth
+        var metrics = ClassificationMetrics(classCount: k)
+        let chunk = config.evaluationBatchSize
+        let d = config.model.inputWidth
+        var start = 0
+        while start < test.rowCount {
+            let count = min(chunk, test.rowCount - start)
+            let x = Matrix(test.features.pointer + start * d, rows: count, columns: d)
+            let logits = network.infer(
+                x, parameters: parameters, runningStatistics: runningStatistics.count > 0 ? runningStatistics : nil,
+                workspace: evaluationWorkspace, pool: pool)
+            for row in 0..<count {
+                let scores = UnsafeBufferPointer(start: logits.pointer + row * logits.rowStride, count: k)
+                metrics.add(actual: Int(labels[start + row]), predicted: ClassificationMetrics.predictedClass(scores: scores))
+            }
+            start += count
+        }
+        return metrics
     }
 
     /// Runs `warmup` steps, then `steps` timed steps of epoch 0 (the data must

@@ -23,6 +23,7 @@ enum ConfigFile {
     static let tableOfSection = [
         "Data": "data", "Model": "model", "Optimization": "optimizer", "Learning-rate schedule": "schedule",
         "Regularization": "regularization", "Parallelism": "parallel", "Output": "output",
+        "Checkpoints and faults": "checkpoints",
     ]
 
     /// The option naming the config file itself, which a config file cannot set.

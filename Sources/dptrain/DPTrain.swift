@@ -15,4 +15,19 @@ struct DPTrain: ParsableCommand {
         subcommands: [Train.self, Bench.self, Inspect.self, VerifyResume.self],
         defaultSubcommand: nil
     )
+
+    /// Expands `train --config FILE.toml` into flags before the user's own
+    /// (the last occurrence of an option wins), then runs the command.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "train" {
+            do {
+                arguments = ["train"] + (try ConfigFile.expand(
+                    arguments: Array(arguments.dropFirst()), knownOptions: OptionInfo.options(of: Train.self)))
+            } catch {
+                CommandFailure.usage(error.description).exit()
+            }
+        }
+        main(arguments)
+    }
 }

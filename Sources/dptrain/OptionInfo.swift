@@ -123,7 +123,7 @@ struct OptionInfo: Equatable, Sendable {
 extension OptionInfo {
     /// The option ArgumentParser describes as `entry`; nil when it has no long name.
     fileprivate init?(_ entry: DumpedArgument, kind: OptionKind, takesValue: Bool, inversion: String?) {
-        guard !entry.longNames.isEmpty else { return nil }
+        guard !entry.longNames.isEmpty, entry.shouldDisplay != false else { return nil }
         self.init(names: entry.longNames, kind: kind, takesValue: takesValue, section: entry.sectionTitle, inversion: inversion)
     }
 }
@@ -141,6 +141,8 @@ private struct DumpedArgument: Decodable {
     let names: [Name]?
     let sectionTitle: String?
     let isRepeating: Bool
+    /// False for options hidden from --help (test knobs), which config files cannot set.
+    let shouldDisplay: Bool?
 
     var longNames: [String] { (names ?? []).filter { $0.kind == "long" }.map(\.name) }
 }

@@ -2,6 +2,8 @@
 // limit of the same shapes, and the final test accuracy with the fingerprint.
 
 import ArgumentParser
+import Datasets
+import Foundation
 import Collective
 import Engine
 import Layers
@@ -27,6 +29,9 @@ struct Train: ParsableCommand {
               dptrain train --dataset xor --model 2-4:tanh-1:sigmoid \\
                 --optimizer sgd --lr 0.5 --batch-size 4 --epochs 2000
             """)
+
+    @Option(help: "A TOML file of options (keys: the long option names, optionally in [data], [model], [optimizer], [schedule], [regularization], [parallel], [output], [checkpoints] tables); flags given override it.")
+    var config: String?
 
     @OptionGroup(title: "Data") var data: DataOptions
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -68,6 +73,8 @@ struct Train: ParsableCommand {
                     writeStandardError("dptrain: rank \(communicator.rank): error: \(failure.message)\n")
                 } else {
                     failure.report()
+                    // Give mpiexec a moment to pass the line on before the abort tears the job down.
+                    usleep(300_000)
                 }
                 communicator.abort(code: failure.exitCode)
             }
@@ -121,10 +128,6 @@ struct Train: ParsableCommand {
                 verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout, healthEvery: output.healthEvery),
             watchdog: watchdog, deterministicReduction: deterministic)
         let isRoot = communicator.rank == 0
-        if output.healthEvery > 0 && isRoot {
-            let log = try HealthLog(directory: output.healthLog)
-            trainer.healthObserver = { report in log.write(report) }
-        }
         if isRoot {
             print(
                 "dptrain: \(spec) on \(train.name) (\(train.rowCount) train / \(test.rowCount) test rows), "
@@ -135,13 +138,54 @@ struct Train: ParsableCommand {
             flush()
         }
         try prepare(trainer, resumingFrom: resumed, isRoot: isRoot)
+        var outputs: RunOutputs?
+        if isRoot, let runDirectory = checkpoints.runDir {
+            let resolved = ConfigFile.resolvedText(
+                of: self, header: "dptrain train: the options of this run\nrerun: dptrain train --config config.toml")
+            do throws(ConfigFileError) { try ConfigFile.write(resolved, to: runDirectory + "/config.toml") } catch {
+                throw CommandFailure.data(error.description)
+            }
+            if self.config != nil { print(resolved, terminator: "") }
+            outputs = try RunOutputs(
+                directory: runDirectory, title: "dptrain: \(spec) on \(train.name)",
+                facts: [
+                    .init("model", spec.description), .init("loss", config.loss.name),
+                    .init("optimizer", "\(optimization.optimizer), lr \(config.learningRate)"),
+                    .init("batch", "\(config.globalBatchSize) (micro-batch \(config.microBatchSize))"),
+                    .init("ranks × threads", "\(worldSize) × \(threadCount)"), .init("seed", "\(config.seed)"),
+                ],
+                classNames: data.dataset == "fashion-mnist" ? FashionMNIST.classNames : nil)
+        }
+        if output.healthEvery > 0 && isRoot {
+            let log = try HealthLog(directory: output.healthLog)
+            trainer.healthObserver = { report in
+                log.write(report)
+                outputs?.health(report)
+            }
+        }
+        let progress = isRoot ? ProgressView(epochs: config.epochs, stepsPerEpoch: trainer.stepsPerEpoch) : nil
+        if let progress {
+            var lastEpoch = 0
+            var started = Date()
+            trainer.stepObserver = { epoch, step, loss, accuracy, learningRate in
+                if epoch != lastEpoch {
+                    lastEpoch = epoch
+                    started = Date()
+                }
+                let seconds = max(Date().timeIntervalSince(started), 1e-9)
+                progress.step(
+                    epoch: epoch, step: step, loss: loss, accuracy: accuracy,
+                    samplesPerSecond: Double(step * config.globalBatchSize) / seconds, learningRate: Double(learningRate))
+            }
+        }
         var totalSamples = 0.0
         var totalSeconds = 0.0
         let samplesPerEpoch = Double(trainer.stepsPerEpoch * config.globalBatchSize)
         let summary = try trainer.run { report in
             totalSamples += samplesPerEpoch
             totalSeconds += samplesPerEpoch / report.samplesPerSecond
-            print(EpochLine(report).text)
+            progress?.epochEnd(line: EpochLine(report).text)
+            outputs?.epoch(report, step: report.epoch * trainer.stepsPerEpoch)
             flush()
         }
         if output.gemmLimit {
@@ -155,6 +199,7 @@ struct Train: ParsableCommand {
                         + "for the same shapes and threads (\(fixed(achieved / limit, 2)) of the limit)")
             }
         }
+        outputs?.finish(fingerprint: summary.fingerprint, classification: isRoot ? trainer.classificationMetrics() : nil)
         if isRoot, let restored = summary.restoredEpoch {
             print("early stopping restored the weights of epoch \(restored)")
         }
