@@ -12,7 +12,7 @@ struct DPTrain: ParsableCommand {
             cluster job (mpiexec -n P dptrain train ...). Weights are bitwise identical for any \
             thread count and any power-of-two world size dividing the micro-batch count.
             """,
-        subcommands: [Train.self, Bench.self, Inspect.self, VerifyResume.self],
+        subcommands: [Train.self, Bench.self, Inspect.self, Evaluate.self, Export.self, Predict.self, VerifyResume.self],
         defaultSubcommand: nil
     )
 

@@ -144,3 +144,67 @@ struct RunDirectoryTests {
         #expect(again.fingerprint == result.fingerprint)
     }
 }
+
+@Suite(.serialized)
+struct ExportTests {
+    /// Train → checkpoint → `dptrain export` → onnxruntime gives what `dptrain predict` gives, to 1e-5.
+    @Test func onnxRuntimeAgreesWithPredict() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let runDirectory = directory.appendingPathComponent("run").path
+        let trained = try Binary.run([
+            "train", "--train-limit", "1024", "--test-limit", "100", "--epochs", "1", "--run-dir", runDirectory,
+            "--model", "784-32:gelu-16:prelu-10:softmax", "--no-gemm-limit",
+        ])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let checkpoint = runDirectory + "/ckpt-00000008.safetensors"
+        let onnx = directory.appendingPathComponent("model.onnx").path
+        let exported = try Binary.run(["export", checkpoint, "--output", onnx])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        // 20 input rows as .npy, written by numpy.
+        let rows = directory.appendingPathComponent("rows.npy").path
+        let make = try Binary.runCommand([
+            "python3", "-c", "import numpy as np; np.save('\(rows)', np.random.default_rng(4).random((20, 784), dtype=np.float32))",
+        ])
+        #expect(make.status == 0, "\(make.stderr)")
+        let predictions = directory.appendingPathComponent("predictions.csv").path
+        let predicted = try Binary.run(["predict", checkpoint, "--input", rows, "--output", predictions])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let compare = try Binary.runCommand([
+            "python3", "-c", """
+            import numpy as np, onnxruntime as ort
+            x = np.load('\(rows)')
+            y = ort.InferenceSession('\(onnx)').run(None, {'input': x})[0]
+            ours = np.loadtxt('\(predictions)', delimiter=',', skiprows=1)[:, 1:11]
+            print(float(np.abs(y - ours).max()))
+            """,
+        ])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        let difference = try #require(Double(compare.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(difference <= 1e-5)
+    }
+
+    @Test func predictNamesAMissingCheckpoint() throws {
+        let result = try Binary.run(["predict", "/nonexistent/ckpt.safetensors", "--dataset", "xor"])
+        #expect(result.status == 66)
+        #expect(result.stderr == "dptrain: error: /nonexistent/ckpt.safetensors: no such file; check the path\n")
+    }
+}
+
+@Suite(.serialized)
+struct EvaluateTests {
+    @Test func evaluateReproducesTheTrainingRunsTestAccuracy() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trained = try Binary.run([
+            "train", "--train-limit", "1024", "--epochs", "2", "--run-dir", directory.path, "--no-gemm-limit",
+        ])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let accuracy = try #require(trained.testAccuracy)
+        let result = try Binary.run(["evaluate", directory.path + "/ckpt-00000016.safetensors", "--threads", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("accuracy \(String(format: "%.2f", accuracy))%"), "\(result.stdout)")
+        let matrix = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  T-shirt/top ") || $0.hasPrefix("  Ankle boot ") }
+        #expect(matrix.count == 4)  // a confusion-matrix row and a precision/recall row each
+    }
+}
