@@ -172,7 +172,7 @@ import Testing
         ])
         let text = ConfigFile.resolvedText(of: first, header: "dptrain train\nresolved")
         #expect(text.hasPrefix("# dptrain train\n# resolved\n\n[data]\ndataset = \"datasets/xor.csv\"\n"))
-        #expect(text.contains("\n[optimizer]\nepochs = 4\nbatch-size = 128\noptimizer = \"adam\"\nlr = 0.003\nseed = 1\n"))
+        #expect(text.contains("\n[optimizer]\nepochs = 4\nbatch-size = 128\noptimizer = \"adam\"\namsgrad = false\nlr = 0.003\nseed = 1\n"))
         #expect(text.contains("\ndropout = 0.25\n"))
         #expect(text.contains("\n[output]\ngemm-limit = false\nhealth-every = 0\n"))
         #expect(text.contains("\nstartup-timeout = 30.0\n"))
