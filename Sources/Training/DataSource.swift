@@ -19,8 +19,9 @@ public enum DataSource {
     /// Loads the training and test splits named by `dataset`.
     public static func load(
         _ dataset: String, labels: String? = nil, testData: String? = nil, testLabels: String? = nil,
-        trainLimit: Int? = nil, testLimit: Int? = nil
+        labelColumn: String? = nil, trainLimit: Int? = nil, testLimit: Int? = nil
     ) throws(TrainingError) -> (train: Dataset, test: Dataset) {
+        let column: CSVLabelColumn = labelColumn.map { Int($0).map(CSVLabelColumn.index) ?? .named($0) } ?? .automatic
         var (train, test): (Dataset, Dataset)
         do {
             switch dataset {
@@ -44,8 +45,8 @@ public enum DataSource {
                         test = train
                     }
                 } else if dataset.lowercased().hasSuffix(".csv") || dataset.lowercased().hasSuffix(".csv.gz") {
-                    train = try CSVDataset.load(path: dataset)
-                    test = try testData.map { path throws(DatasetError) in try CSVDataset.load(path: path) } ?? train
+                    train = try CSVDataset.load(path: dataset, labelColumn: column)
+                    test = try testData.map { path throws(DatasetError) in try CSVDataset.load(path: path, labelColumn: column) } ?? train
                 } else if isDirectory(dataset) {
                     (train, test) = try FashionMNIST.load(directory: dataset)
                 } else {

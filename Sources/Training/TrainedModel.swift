@@ -22,6 +22,8 @@ public final class TrainedModel {
     public let runningStatistics: FloatBuffer
     /// The checkpoint's metadata (config, step, ...).
     public let metadata: [String: String]
+    /// The feature standardisation the model was trained with, applied to every input.
+    public let standardization: Standardization?
 
     /// Loads and validates `path`.
     public init(checkpoint path: String) throws(TrainingError) {
@@ -50,6 +52,15 @@ public final class TrainedModel {
                 if let base = values.baseAddress { (statistics.pointer + slot.offset).update(from: base, count: slot.count) }
             }
         }
+        let prefix = Checkpoint.Key.statePrefix + "trainer."
+        if let mean = checkpoint.tensor(named: prefix + "standardization_mean"),
+           let deviation = checkpoint.tensor(named: prefix + "standardization_std"),
+           mean.values.count == spec.inputWidth, deviation.values.count == spec.inputWidth
+        {
+            standardization = Standardization(mean: mean.values, standardDeviation: deviation.values)
+        } else {
+            standardization = nil
+        }
         self.network = network
         self.parameters = parameters
         self.runningStatistics = statistics
@@ -59,10 +70,20 @@ public final class TrainedModel {
     /// The model spec.
     public var spec: ModelSpec { network.spec }
 
+    /// `input` as the model sees it: a standardised copy when the model was trained so, else itself.
+    func standardized(_ input: FloatBuffer, rows: Int) -> FloatBuffer {
+        guard let standardization else { return input }
+        let copy = FloatBuffer(count: input.count)
+        copy.copy(from: input)
+        standardization.apply(to: copy, rows: rows)
+        return copy
+    }
+
     /// Outputs of the head for every row of `features` (rows, inputWidth), in
     /// chunks of 500 rows: softmax probabilities, sigmoid probabilities or the
     /// linear outputs. Returns (rows, outputWidth) row-major.
-    public func predict(_ features: FloatBuffer, rows: Int, pool: ThreadPool) -> [Float] {
+    public func predict(_ input: FloatBuffer, rows: Int, pool: ThreadPool) -> [Float] {
+        let features = standardized(input, rows: rows)
         let d = spec.inputWidth
         let k = spec.outputWidth
         let chunk = 500
@@ -111,6 +132,7 @@ extension TrainedModel {
             throw .dataMismatch("\(data.name) has \(data.featureCount) features per row, but the model takes \(spec.inputWidth)")
         }
         let table = try TargetTable.prepare(data, loss: loss, outputs: spec.outputWidth)
+        let features = standardized(data.features, rows: data.rowCount)
         let chunk = 500
         let d = spec.inputWidth
         let k = spec.outputWidth
@@ -125,7 +147,7 @@ extension TrainedModel {
         while start < data.rowCount {
             let count = min(chunk, data.rowCount - start)
             let logits = network.infer(
-                Matrix(data.features.pointer + start * d, rows: count, columns: d), parameters: parameters,
+                Matrix(features.pointer + start * d, rows: count, columns: d), parameters: parameters,
                 runningStatistics: runningStatistics.count > 0 ? runningStatistics : nil, workspace: workspace, pool: pool)
             labelScratch.withUnsafeMutableBufferPointer { scratch in
                 let targets: LossTargets

@@ -31,6 +31,11 @@ final class FeatureState: TrainerStateProvider {
                 CheckpointTensor(name: $0.name, shape: $0.shape, copying: statistics, offset: $0.offset)
             }
         }
+        if let standardization = trainer.standardization {
+            tensors.append(CheckpointTensor(name: "standardization_mean", shape: [standardization.mean.count], values: standardization.mean))
+            tensors.append(CheckpointTensor(
+                name: "standardization_std", shape: [standardization.standardDeviation.count], values: standardization.standardDeviation))
+        }
         if let best = trainer.bestParameters {
             tensors.append(CheckpointTensor(name: "best_parameters", shape: [best.count], copying: best))
         }

@@ -118,6 +118,8 @@ public final class Trainer {
     /// Early stopping's memory, and the weights of its best epoch.
     var earlyStopping: EarlyStopping?
     var bestParameters: FloatBuffer?
+    /// The feature standardisation fitted on the training rows (`config.standardize`).
+    public let standardization: Standardization?
     /// Batch-norm running statistics (empty without batch norm).
     public let runningStatistics: FloatBuffer
     /// One micro-batch-tree level of batch statistics per gradient slot.
@@ -188,6 +190,17 @@ public final class Trainer {
         self.train = train
         self.test = test
         self.validation = validation
+        if config.standardize {
+            let fitted = Standardization(fitting: train)
+            // The test split may be the training set itself (XOR, a CSV without --test-data): once each.
+            var done = Set<ObjectIdentifier>()
+            for data in [train, test] + (validation.map { [$0] } ?? []) where done.insert(ObjectIdentifier(data)).inserted {
+                fitted.apply(to: data.features, rows: data.rowCount)
+            }
+            standardization = fitted
+        } else {
+            standardization = nil
+        }
         self.validationTargets = try validation.map { (data) throws(TrainingError) in
             try TargetTable.prepare(data, loss: config.loss, outputs: spec.outputWidth)
         }

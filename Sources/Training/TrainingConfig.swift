@@ -63,6 +63,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var monitor: MonitoredMetric = .loss
     /// Fraction of the training rows held out for validation (0: none).
     public var validationSplit: Double = 0
+    /// Standardise every feature with the training rows' mean and standard deviation.
+    public var standardize = false
 
     public init(
         model: ModelSpec, loss: Loss? = nil, epochs: Int, globalBatchSize: Int, microBatchSize: Int? = nil,

@@ -96,6 +96,7 @@ struct Train: ParsableCommand {
             learningRate: optimization.learningRate, seed: optimization.seed, initializer: initializer,
             lastBatch: try optimization.lastBatchPolicy())
         try regularization.apply(to: &config)
+        config.standardize = data.standardize
         try config.validate(worldSize: worldSize, deterministicReduction: deterministic)
         let resumeMode = try checkpoints.checkValues()
 

@@ -49,6 +49,8 @@ struct BadInputTests {
         (["--optimizer", "nesterov", "--momentum=-1"], 64, "--momentum must be zero or a positive number, got -1.0"),
         (["--optimizer", "sgd", "--beta1", "0.5"], 64, "--beta1 does not apply to --optimizer sgd"),
         (["--epsilon", "0"], 64, "--epsilon must be a positive number, got 0.0"),
+        (["--dataset", "datasets/xor.csv", "--model", "2-2:softmax", "--label-column", "target"], 65,
+         "datasets/xor.csv: no label column \"target\" (columns: x1, x2, label); pass one of these names or a 0-based index below 3"),
         (["--dropout", "1.5"], 64,
          "model spec '784-256:relu-128:relu-10:softmax': dropout rate 1.5 for the hidden layers must be in [0, 1)"),
         (["--model", "784-256:relu:bn-10:softmax", "--last-batch", "keep"], 64,

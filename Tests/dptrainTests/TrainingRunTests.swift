@@ -193,12 +193,13 @@ struct ExportTests {
 
 @Suite(.serialized)
 struct EvaluateTests {
-    @Test func evaluateReproducesTheTrainingRunsTestAccuracy() throws {
+    @Test(arguments: [false, true])
+    func evaluateReproducesTheTrainingRunsTestAccuracy(standardize: Bool) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let trained = try Binary.run([
             "train", "--train-limit", "1024", "--epochs", "2", "--run-dir", directory.path, "--no-gemm-limit",
-        ])
+        ] + (standardize ? ["--standardize"] : []))
         #expect(trained.status == 0, "\(trained.stderr)")
         let accuracy = try #require(trained.testAccuracy)
         let result = try Binary.run(["evaluate", directory.path + "/ckpt-00000016.safetensors", "--threads", "2"])

@@ -8,6 +8,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "fashion-mnist, xor, a directory of IDX files, a .csv file, or a .npy file (with --labels).")
     var dataset = "fashion-mnist"
 
+    @Option(help: "CSV label column, by header name or 0-based index (default: the column named 'label', else the last).")
+    var labelColumn: String?
+
     @Option(help: "Labels of a NumPy --dataset (a .npy of class indices or target values).")
     var labels: String?
 
@@ -16,6 +19,9 @@ struct DataOptions: ParsableArguments {
 
     @Option(help: "Labels of a NumPy --test-data.")
     var testLabels: String?
+
+    @Flag(help: "Standardise every feature with the training rows' mean and standard deviation (saved in checkpoints, reapplied by evaluate and predict).")
+    var standardize = false
 
     @Option(help: "Use only the first N training rows.")
     var trainLimit: Int?
@@ -26,6 +32,7 @@ struct DataOptions: ParsableArguments {
     /// Loads both splits.
     func load() throws(TrainingError) -> (train: Dataset, test: Dataset) {
         try DataSource.load(
-            dataset, labels: labels, testData: testData, testLabels: testLabels, trainLimit: trainLimit, testLimit: testLimit)
+            dataset, labels: labels, testData: testData, testLabels: testLabels, labelColumn: labelColumn,
+            trainLimit: trainLimit, testLimit: testLimit)
     }
 }
