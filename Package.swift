@@ -41,6 +41,7 @@ let package = Package(
             name: "dptrain",
             dependencies: [
                 "Training",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

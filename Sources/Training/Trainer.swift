@@ -16,6 +16,7 @@ import Collective
 import Datasets
 import Engine
 import Layers
+import Logging
 import Optimizers
 
 /// Metrics of one epoch, as seen by rank 0.
@@ -126,6 +127,8 @@ public final class Trainer {
     let statisticsSlots: [FloatBuffer]
     /// Arena ranges the L1/L2 penalties apply to: the weight matrices.
     let decayMask: DecayMask
+    /// Where the trainer logs: each step at debug level, each epoch at info level.
+    public var logger = Logger(label: "dptrain.training")
     /// Called on rank 0 after every step with (epoch, step within the epoch,
     /// this rank's mean loss and accuracy so far in the epoch, learning rate), 1-based.
     public var stepObserver: ((Int, Int, Double, Double?, Float) -> Void)?
@@ -304,6 +307,12 @@ public final class Trainer {
             for batch in firstBatch(of: epoch)..<stepsPerEpoch {
                 watchdog?.arm("step \(stepIndex + 1)", seconds: options.stepTimeout)
                 try step(batch: batch)
+                logger.debug(
+                    "step",
+                    metadata: [
+                        "rank": "\(communicator.rank)", "epoch": "\(epoch + 1)", "step": "\(stepIndex)",
+                        "lr": "\(lastLearningRate)", "epoch_loss_sum": "\(epochLoss)",
+                    ])
                 if let stepObserver, communicator.rank == 0 {
                     let rows = Double(max(1, (batch + 1) * config.globalBatchSize / communicator.size))
                     stepObserver(
@@ -332,6 +341,13 @@ public final class Trainer {
                 learningRate: lastLearningRate, stopsEarly: stops,
                 communicationShare: communicationTime.seconds / max(seconds, 1e-9))
             report.skippedSteps = faults.skippedInEpoch
+            logger.info(
+                "epoch",
+                metadata: [
+                    "rank": "\(communicator.rank)", "epoch": "\(epoch + 1)", "step": "\(stepIndex)",
+                    "train_loss": "\(report.trainLoss)", "test_loss": "\(report.testLoss)",
+                    "samples_per_second": "\(report.samplesPerSecond)",
+                ])
             if communicator.rank == 0 { onEpoch(report) }
             try endEpoch(epoch, report: report)
             last = report

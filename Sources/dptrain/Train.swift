@@ -4,6 +4,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Logging
 import Collective
 import Engine
 import Layers
@@ -85,6 +86,12 @@ struct Train: ParsableCommand {
 
     private func train(_ communicator: MPICommunicator, watchdog: Watchdog) throws {
         try output.checkValues()
+        let level = try output.logLevelValue()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         let (spec, loss, initializer) = try model.resolve()
         let optimizerConfig = try optimization.optimizerConfig()
         let threadCount = try parallel.threadCount()
@@ -129,6 +136,7 @@ struct Train: ParsableCommand {
                 verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout, healthEvery: output.healthEvery),
             watchdog: watchdog, deterministicReduction: deterministic)
         let isRoot = communicator.rank == 0
+        trainer.logger.logLevel = level
         if isRoot {
             print(
                 "dptrain: \(spec) on \(train.name) (\(train.rowCount) train / \(test.rowCount) test rows), "
