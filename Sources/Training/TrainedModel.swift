@@ -176,3 +176,42 @@ extension TrainedModel {
         return (lossSum / rows, loss.hasAccuracy ? correctSum / rows : nil, metrics)
     }
 }
+
+extension TrainedModel {
+    /// The same function without batch normalization, for export: each
+    /// normalized layer's inference transform γ·(z − μ)/√(σ² + ε) + β is folded
+    /// into its weights and bias (W'[:, j] = s_j·W[:, j], b'_j = β_j − s_j·μ_j with
+    /// s_j = γ_j/√(σ_j² + ε); the Dense bias is unused under batch norm).
+    /// Returns the model itself when it has no batch norm.
+    public func foldingBatchNormalization() -> (spec: ModelSpec, parameters: FloatBuffer, layout: ParameterLayout) {
+        guard spec.usesBatchNormalization else { return (spec, parameters, network.layout) }
+        var folded = spec
+        for index in folded.layers.indices { folded.layers[index].normalization = nil }
+        let layout = ParameterLayout(folded)
+        let output = FloatBuffer(count: layout.count)
+        var fanIn = spec.inputWidth
+        for (index, layer) in spec.layers.enumerated() {
+            let source = network.layout.layers[index]
+            let target = layout.layers[index]
+            let width = layer.width
+            (output.pointer + target.weight).update(from: parameters.pointer + source.weight, count: fanIn * width)
+            (output.pointer + target.bias).update(from: parameters.pointer + source.bias, count: width)
+            if let slope = source.slope, let targetSlope = target.slope {
+                (output.pointer + targetSlope).update(from: parameters.pointer + slope, count: width)
+            }
+            if let norm = source.normalization, let statistics = network.statisticsLayout.layers[index],
+               let epsilon = layer.normalization?.epsilon
+            {
+                for j in 0..<width {
+                    let variance = Double(runningStatistics.pointer[statistics.variance + j])
+                    let scale = Double(parameters.pointer[norm.scale + j]) / (variance + Double(epsilon)).squareRoot()
+                    for i in 0..<fanIn { output.pointer[target.weight + i * width + j] *= Float(scale) }
+                    let mean = Double(runningStatistics.pointer[statistics.mean + j])
+                    output.pointer[target.bias + j] = Float(Double(parameters.pointer[norm.shift + j]) - scale * mean)
+                }
+            }
+            fanIn = width
+        }
+        return (folded, output, layout)
+    }
+}

@@ -31,7 +31,7 @@ extension Trainer {
         if agreed {
             try updateRunningStatistics()
             if health { try reportHealth(gradientSlots[0]) }
-            applyUpdate(gradientSlots[0])
+            applyUpdate(gradientSlots[0], measureNorm: batch == stepsPerEpoch - 1)
         }
         times.optimizer += ContinuousClock.now - reduced
         times.steps += 1
@@ -61,8 +61,13 @@ extension Trainer {
     /// The synchronized update from the reduced gradient, in PyTorch's order:
     /// clip, add the L2/L1 penalties, step with the scheduled rate, then
     /// project onto the max-norm ball.
-    private func applyUpdate(_ gradient: FloatBuffer) {
-        if let clipping = config.clipping { clipping.apply(to: gradient, pool: pool) }
+    private func applyUpdate(_ gradient: FloatBuffer, measureNorm: Bool) {
+        if let clipping = config.clipping, case .byNorm = clipping {
+            lastGradientNorm = clipping.apply(to: gradient, pool: pool)
+        } else {
+            if measureNorm { lastGradientNorm = GradientClipping.globalNorm(gradients: gradient, pool: pool) }
+            config.clipping?.apply(to: gradient, pool: pool)
+        }
         if config.penalty.isActive {
             config.penalty.apply(parameters: parameters, gradients: gradient, mask: decayMask, pool: pool)
         }

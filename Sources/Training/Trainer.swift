@@ -41,6 +41,8 @@ public struct EpochReport: Sendable {
     public let learningRate: Float
     /// Whether early stopping ends the run after this epoch.
     public let stopsEarly: Bool
+    /// Global L2 norm of the reduced gradient of the epoch's last step (before clipping).
+    public internal(set) var gradientNorm = Double.nan
     /// Fraction of the epoch's step time this rank spent in gradient reductions.
     public let communicationShare: Double
     /// Steps skipped for NaN/Inf in the epoch (`--nan skip`).
@@ -142,6 +144,9 @@ public final class Trainer {
     var epoch = 0
     /// Learning rate of the last step.
     var lastLearningRate: Float = 0
+    /// Global L2 norm of the reduced gradient before clipping: every step with
+    /// clipping by norm, else the epoch's last step.
+    var lastGradientNorm = Double.nan
 
     /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
     let gradientSlots: [FloatBuffer]
@@ -341,6 +346,7 @@ public final class Trainer {
                 learningRate: lastLearningRate, stopsEarly: stops,
                 communicationShare: communicationTime.seconds / max(seconds, 1e-9))
             report.skippedSteps = faults.skippedInEpoch
+            report.gradientNorm = lastGradientNorm
             logger.info(
                 "epoch",
                 metadata: [
@@ -506,12 +512,14 @@ extension Duration {
 extension EpochReport {
     /// The same report with other test metrics.
     func withTest(_ metrics: (loss: Double, accuracy: Double?)) -> EpochReport {
-        EpochReport(
+        var report = EpochReport(
             epoch: epoch, epochs: epochs, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy,
             testLoss: metrics.loss, testAccuracy: metrics.accuracy, samplesPerSecond: samplesPerSecond,
             learningRate: learningRate, stopsEarly: stopsEarly, communicationShare: communicationShare,
             skippedSteps: skippedSteps)
+        report.gradientNorm = gradientNorm
+        return report
     }
 }
 

@@ -24,11 +24,13 @@ struct Export: ParsableCommand {
     func run() throws {
         do {
             let model = try TrainedModel(checkpoint: checkpoint)
-            if model.spec.usesBatchNormalization {
-                throw CommandFailure.usage("export of batch-normalized layers to ONNX is not supported yet (\(model.spec))")
+            if model.standardization != nil {
+                throw CommandFailure.usage("export of a model trained with --standardize is not supported yet: the ONNX graph would lack the input scaling")
             }
+            // Batch norm in inference is affine: it is folded into the Gemm before export.
+            let (spec, parameters, layout) = model.foldingBatchNormalization()
             do {
-                try ONNXExporter.export(spec: model.spec, parameters: model.parameters, layout: model.network.layout, to: output)
+                try ONNXExporter.export(spec: spec, parameters: parameters, layout: layout, to: output)
             } catch {
                 throw CommandFailure.data(error.description)
             }

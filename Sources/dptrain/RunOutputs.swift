@@ -16,7 +16,7 @@ final class RunOutputs {
 
     static let columns = [
         "step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy",
-        "lr", "samples_per_second", "reduction_share", "skipped_steps",
+        "lr", "grad_norm", "samples_per_second", "reduction_share", "skipped_steps",
     ]
 
     init(directory: String, title: String, facts: [ReportData.Fact], classNames: [String]?) throws(CommandFailure) {
@@ -35,12 +35,14 @@ final class RunOutputs {
         var record: [String: MetricValue] = [
             "step": .int(step), "epoch": .int(epochReport.epoch), "train_loss": .double(epochReport.trainLoss),
             "test_loss": .double(epochReport.testLoss), "lr": .float(epochReport.learningRate),
+            "grad_norm": .double(epochReport.gradientNorm),
             "samples_per_second": .double(epochReport.samplesPerSecond),
             "reduction_share": .double(epochReport.communicationShare), "skipped_steps": .int(epochReport.skippedSteps),
         ]
         var scalars: [(tag: String, value: Double)] = [
             ("train/loss", epochReport.trainLoss), ("test/loss", epochReport.testLoss),
             ("learning_rate", Double(epochReport.learningRate)), ("samples_per_second", epochReport.samplesPerSecond),
+            ("gradient_norm", epochReport.gradientNorm),
         ]
         if let value = epochReport.trainAccuracy {
             record["train_accuracy"] = .double(value)

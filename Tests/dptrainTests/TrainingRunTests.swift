@@ -133,7 +133,10 @@ struct RunDirectoryTests {
         }
         #expect(files.contains { $0.hasPrefix("events.out.tfevents.") })
         let csv = try String(contentsOf: directory.appendingPathComponent("metrics.csv"), encoding: .utf8)
-        #expect(csv.split(separator: "\n").count == 3)  // header + 2 epochs
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(lines.count == 3)  // header + 2 epochs
+        let normColumn = try #require(lines[0].firstIndex(of: "grad_norm"))
+        #expect(lines.dropFirst().allSatisfy { (Double($0[normColumn]) ?? 0) > 0 })
         let report = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(report.contains("<svg") && report.contains("Confusion matrix") && !report.contains("<script"))
         // The saved config reproduces the run.
@@ -148,13 +151,14 @@ struct RunDirectoryTests {
 @Suite(.serialized)
 struct ExportTests {
     /// Train → checkpoint → `dptrain export` → onnxruntime gives what `dptrain predict` gives, to 1e-5.
-    @Test func onnxRuntimeAgreesWithPredict() throws {
+    @Test(arguments: ["784-32:gelu-16:prelu-10:softmax", "784-32:relu:bn-16:tanh:bn:dropout(0.2)-10:softmax"])
+    func onnxRuntimeAgreesWithPredict(model: String) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let runDirectory = directory.appendingPathComponent("run").path
         let trained = try Binary.run([
             "train", "--train-limit", "1024", "--test-limit", "100", "--epochs", "1", "--run-dir", runDirectory,
-            "--model", "784-32:gelu-16:prelu-10:softmax", "--no-gemm-limit",
+            "--model", model, "--no-gemm-limit",
         ])
         #expect(trained.status == 0, "\(trained.stderr)")
         let checkpoint = runDirectory + "/ckpt-00000008.safetensors"
