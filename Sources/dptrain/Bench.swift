@@ -18,7 +18,8 @@ struct Bench: ParsableCommand {
             and the start-up time.
 
             Examples:
-              dptrain bench                                   # 784-1024:relu-1024:relu-10:softmax, B 256, m 64, Adam
+              # 784-1024:relu-1024:relu-10:softmax, B 256, m 64, Adam
+              dptrain bench
               mpiexec -n 2 dptrain bench --threads 1
               dptrain bench --model 784-128:relu-10:softmax --batch-size 64 --micro-batch 64 --json
             """)
