@@ -13,13 +13,6 @@ public enum Elementwise {
             for i in range { t[i] += s[i] }
         }
     }
-
-    /// Whether every element is finite (no NaN or ±Inf).
-    public static func allFinite(_ buffer: UnsafeBufferPointer<Float>) -> Bool {
-        var bad = false
-        for value in buffer where !value.isFinite { bad = true }
-        return !bad
-    }
 }
 
 /// Sum of `count` floats in index order, in Double.
