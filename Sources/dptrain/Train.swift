@@ -166,7 +166,7 @@ struct Train: ParsableCommand {
                 classNames: data.dataset == "fashion-mnist" ? FashionMNIST.classNames : nil)
         }
         if output.healthEvery > 0 && isRoot {
-            let log = try HealthLog(directory: output.healthLog)
+            let log = try HealthLog(directory: output.healthLog ?? checkpoints.runDir ?? ".")
             trainer.healthObserver = { report in
                 log.write(report)
                 outputs?.health(report)

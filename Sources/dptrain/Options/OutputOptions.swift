@@ -10,8 +10,8 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Log per-layer gradient norms, weight norms, their ratio and dead ReLU units every N steps (0: never).")
     var healthEvery = 0
 
-    @Option(help: "Directory for gradient-health.jsonl and gradient-health.csv (with --health-every).")
-    var healthLog = "."
+    @Option(help: "Directory for gradient-health.jsonl and gradient-health.csv (with --health-every; default: --run-dir, else the current directory).")
+    var healthLog: String?
 
     @Option(help: "Log level of the structured log on stderr: trace, debug (every step), info (every epoch), notice, warning, error, critical.")
     var logLevel = "warning"
