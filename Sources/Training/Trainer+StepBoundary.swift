@@ -24,27 +24,28 @@ extension Trainer {
         if communicator.rank == 0, faults.writeFailure == nil, let error = faults.writer?.lastError {
             faults.writeFailure = error
         }
-        var flags: [Int64] = [
+        // A tuple, not an array: the step boundary allocates nothing.
+        var flags: (Int64, Int64, Int64, Int64) = (
             stopCode, lossBad ? Int64(communicator.rank + 1) : 0, gradientBad ? 1 : 0,
-            faults.writeFailure != nil ? 1 : 0,
-        ]
+            faults.writeFailure != nil ? 1 : 0
+        )
         if communicator.size > 1 {
             do {
-                try flags.withUnsafeMutableBufferPointer { buffer throws(CollectiveError) in
-                    try communicator.allreduceMax(buffer)
+                try withUnsafeMutableBytes(of: &flags) { raw in
+                    try communicator.allreduceMax(raw.bindMemory(to: Int64.self))
                 }
             } catch {
-                throw .communication(error.description)
+                throw .communication("\(error)")
             }
         }
-        faults.preemptionCode = flags[0]
-        faults.writeFailureAgreed = flags[3] != 0
-        guard flags[1] != 0 || flags[2] != 0 else { return true }
+        faults.preemptionCode = flags.0
+        faults.writeFailureAgreed = flags.3 != 0
+        guard flags.1 != 0 || flags.2 != 0 else { return true }
 
         let step = stepIndex + 1
         let place = "step \(step) (epoch \(faults.epoch + 1))"
-        let what = flags[1] != 0
-            ? "the loss is NaN or Inf" + (communicator.size > 1 ? " on rank \(flags[1] - 1)" : "")
+        let what = flags.1 != 0
+            ? "the loss is NaN or Inf" + (communicator.size > 1 ? " on rank \(flags.1 - 1)" : "")
             : "the reduced gradient holds NaN or Inf"
         switch faults.options.nonFinite {
         case .stop:
