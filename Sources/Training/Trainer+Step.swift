@@ -217,13 +217,11 @@ extension Trainer {
         times.backward += (ContinuousClock.now - backwardStart) - (times.reduction - reductionBefore)
     }
 
-    /// Mean loss and accuracy over every row of `data`, in fixed chunks of
-    /// `config.evaluationBatchSize` rows.
-    func evaluate(_ data: Dataset, targets table: TargetTable) -> (loss: Double, accuracy: Double?) {
+    /// Runs `body(start, count, logits)` for every chunk of `data` in fixed
+    /// chunks of `config.evaluationBatchSize` rows (so metrics do not depend on threads).
+    func forEachEvaluationChunk(_ data: Dataset, _ body: (Int, Int, Matrix) -> Void) {
         let chunk = config.evaluationBatchSize
         let d = config.model.inputWidth
-        var lossSum = 0.0
-        var correctSum = 0.0
         var start = 0
         while start < data.rowCount {
             let count = min(chunk, data.rowCount - start)
@@ -231,6 +229,16 @@ extension Trainer {
             let logits = network.infer(
                 x, parameters: parameters, runningStatistics: runningStatistics.count > 0 ? runningStatistics : nil,
                 workspace: evaluationWorkspace, pool: pool)
+            body(start, count, logits)
+            start += count
+        }
+    }
+
+    /// Mean loss and accuracy over every row of `data`.
+    func evaluate(_ data: Dataset, targets table: TargetTable) -> (loss: Double, accuracy: Double?) {
+        var lossSum = 0.0
+        var correctSum = 0.0
+        forEachEvaluationChunk(data) { start, count, logits in
             let targets: LossTargets
             switch table {
             case .labels(let labels):
@@ -244,7 +252,6 @@ extension Trainer {
                 rowLoss: rowLoss.pointer, rowCorrect: rowCorrect.pointer, pool: pool)
             lossSum += orderedSum(rowLoss.pointer, count: count)
             correctSum += orderedSum(rowCorrect.pointer, count: count)
-            start += count
         }
         let rows = Double(max(data.rowCount, 1))
         return (lossSum / rows, config.loss.hasAccuracy ? correctSum / rows : nil)

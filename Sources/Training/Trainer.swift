@@ -407,20 +407,11 @@ public final class Trainer {
         guard config.loss.usesClassLabels, case .classes(let labels, _) = test.targets else { return nil }
         let k = config.model.outputWidth
         var metrics = ClassificationMetrics(classCount: k)
-        let chunk = config.evaluationBatchSize
-        let d = config.model.inputWidth
-        var start = 0
-        while start < test.rowCount {
-            let count = min(chunk, test.rowCount - start)
-            let x = Matrix(test.features.pointer + start * d, rows: count, columns: d)
-            let logits = network.infer(
-                x, parameters: parameters, runningStatistics: runningStatistics.count > 0 ? runningStatistics : nil,
-                workspace: evaluationWorkspace, pool: pool)
+        forEachEvaluationChunk(test) { start, count, logits in
             for row in 0..<count {
                 let scores = UnsafeBufferPointer(start: logits.pointer + row * logits.rowStride, count: k)
                 metrics.add(actual: Int(labels[start + row]), predicted: ClassificationMetrics.predictedClass(scores: scores))
             }
-            start += count
         }
         return metrics
     }

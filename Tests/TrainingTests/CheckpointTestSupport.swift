@@ -75,23 +75,13 @@ func checkpointTemporaryDirectory() throws -> String {
 
 /// Runs `python3 -c script arguments...`; returns stdout, recording an issue on failure.
 func runPython(_ script: String, _ arguments: [String]) throws -> String? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
+    let result = try Python.run(script, arguments: arguments)
+    guard result.status == 0 else {
         Issue.record("""
-            python3 failed (\(process.terminationStatus)); install the readers with `bash cluster/install-deps.sh --test`:
-            \(String(decoding: errors, as: UTF8.self))
+            python3 failed (\(result.status)); install the readers with `bash cluster/install-deps.sh --test`:
+            \(result.stderr)
             """)
         return nil
     }
-    return String(decoding: output, as: UTF8.self)
+    return result.stdout
 }
