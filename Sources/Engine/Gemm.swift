@@ -9,11 +9,24 @@
 // thread, so it never splits a call itself.
 
 import CDNNL
+import Synchronization
 
 public enum Gemm {
     /// Width of an output-column tile. Fixed for the reproducibility contract:
     /// changing it changes the bits of every run.
     public static let tileColumns = 128
+
+    /// Nanoseconds spent in `multiply` (both forms) while `timing` is on:
+    /// the benchmark's measure of the GEMMs inside training steps.
+    public static let elapsedNanoseconds = Atomic<Int>(0)
+    /// Whether `multiply` adds its time to `elapsedNanoseconds`. Set it only
+    /// while no product runs.
+    nonisolated(unsafe) public static var timing = false
+
+    private static func addElapsed(since start: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        elapsedNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
 
     /// Number of tiles a product with `columns` output columns is cut into.
     public static func tileCount(columns: Int) -> Int { (columns + tileColumns - 1) / tileColumns }
@@ -40,6 +53,8 @@ public enum Gemm {
         // thread that creates the pool; the caller may be another thread, and
         // it runs tiles too.
         _ = dpt_omp_set_one_thread()
+        let start = timing ? ContinuousClock.now : nil
+        defer { if let start { addElapsed(since: start) } }
         let tiles = tileCount(columns: n)
         pool.parallelFor(tiles) { tile in
             let first = tile * tileColumns
@@ -49,6 +64,94 @@ public enum Gemm {
                 transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
                 a: a.pointer, lda: a.rowStride, b: bTile, ldb: b.rowStride,
                 beta: accumulate ? 1 : 0, c: c.pointer + first, ldc: c.rowStride)
+        }
+    }
+
+    /// Floats of per-thread scratch that `sumOfProducts` needs for `count`
+    /// products with `rows` output rows.
+    public static func sumScratchPerThread(rows: Int, count: Int) -> Int {
+        (BalancedTree.depth(count) + 1) * rows * tileColumns
+    }
+
+    /// C = S_k + (… + (S_1 + T)), elementwise, where T is the balanced-tree
+    /// sum of the products op(A_i)·op(B_i), i in 0..<a.count —
+    /// T(lo, hi) = T(lo, mid) + T(mid, hi) with mid = lo + (hi − lo)/2 — and
+    /// S_i are the matrices of C's shape and row stride that start at
+    /// `addends[i − 1]` (C itself may be one of them, the last).
+    ///
+    /// Every product is the same single `dnnl_sgemm` call per column tile that
+    /// `multiply` makes; a tile's products and sums stay in the running
+    /// thread's part of `scratch` (`sumScratchPerThread` floats per pool
+    /// thread) while they are in cache, and C is written once. So the bits are
+    /// those of separate products followed by separate additions, for any
+    /// shape — which `dnnl_sgemm`'s beta = 1 does not promise (GemmTests) —
+    /// and C, the S_i and the partial sums cross memory once.
+    public static func sumOfProducts(
+        _ a: UnsafeBufferPointer<Matrix>, transposeA: Bool = false,
+        _ b: UnsafeBufferPointer<Matrix>, transposeB: Bool = false,
+        into c: Matrix, adding addends: UnsafeBufferPointer<UnsafePointer<Float>>,
+        scratch: UnsafeMutablePointer<Float>, pool: ThreadPool
+    ) {
+        precondition(a.count == b.count && a.count > 0, "sumOfProducts: \(a.count) left and \(b.count) right operands")
+        let first = a[0], second = b[0]
+        let m = transposeA ? first.columns : first.rows
+        let k = transposeA ? first.rows : first.columns
+        let n = transposeB ? second.rows : second.columns
+        for i in 0..<a.count {
+            let kb = transposeB ? b[i].columns : b[i].rows
+            precondition((transposeA ? a[i].columns : a[i].rows) == m && (transposeA ? a[i].rows : a[i].columns) == k
+                         && kb == k && (transposeB ? b[i].rows : b[i].columns) == n && c.rows == m && c.columns == n,
+                         "GEMM shapes: product \(i) does not give C (\(c.rows), \(c.columns)) from K = \(k)")
+        }
+        if m == 0 || n == 0 { return }
+        _ = dpt_omp_set_one_thread()
+        let start = timing ? ContinuousClock.now : nil
+        defer { if let start { addElapsed(since: start) } }
+        let count = a.count
+        let perThread = sumScratchPerThread(rows: m, count: count)
+        let ldc = c.rowStride
+        pool.parallelFor(tileCount(columns: n)) { tile in
+            let firstColumn = tile * tileColumns
+            let width = min(tileColumns, n - firstColumn)
+            let base = scratch + ThreadPool.currentThreadIndex * perThread
+            // Level 0 of the tree is C's own tile when nothing is added to it.
+            func level(_ index: Int) -> (pointer: UnsafeMutablePointer<Float>, stride: Int) {
+                index == 0 && addends.isEmpty ? (c.pointer + firstColumn, ldc) : (base + index * m * tileColumns, width)
+            }
+            BalancedTree.reduce(count) { i, depth in
+                let target = level(depth)
+                singleCall(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
+                    a: a[i].pointer, lda: a[i].rowStride,
+                    b: transposeB ? b[i].pointer + firstColumn * b[i].rowStride : b[i].pointer + firstColumn,
+                    ldb: b[i].rowStride, beta: 0, c: target.pointer, ldc: target.stride)
+            } combine: { depth in
+                let (left, leftStride) = level(depth)
+                let (right, rightStride) = level(depth + 1)
+                for row in 0..<m {
+                    let x = left + row * leftStride
+                    let y = right + row * rightStride
+                    for j in 0..<width { x[j] += y[j] }
+                }
+            }
+            guard let outermost = addends.last else { return }
+            let x0 = base
+            let outermostIsC = outermost == UnsafePointer(c.pointer)
+            for row in 0..<m {
+                let x = x0 + row * width
+                let offset = row * ldc + firstColumn
+                for addend in addends.dropLast() {
+                    let s = addend + offset
+                    for j in 0..<width { x[j] = s[j] + x[j] }
+                }
+                let target = c.pointer + offset
+                if outermostIsC {
+                    for j in 0..<width { target[j] += x[j] }
+                } else {
+                    let s = outermost + offset
+                    for j in 0..<width { target[j] = s[j] + x[j] }
+                }
+            }
         }
     }
 

@@ -27,8 +27,11 @@ public final class ThreadPool: @unchecked Sendable {
         self.threadCount = threadCount
         shared = PoolState(workerCount: threadCount - 1)
         _ = dpt_omp_set_one_thread()
-        for _ in 1..<threadCount {
-            let thread = Thread { [shared] in shared.workerLoop() }
+        for index in 1..<threadCount {
+            let thread = Thread { [shared] in
+                pthread_setspecific(workerIndexKey, UnsafeRawPointer(bitPattern: index))
+                shared.workerLoop()
+            }
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -45,6 +48,14 @@ public final class ThreadPool: @unchecked Sendable {
     /// a chance to drive nonblocking communication (which does not progress on
     /// its own) in the middle of long passes. Set it outside any call.
     public var callerHook: (() -> Void)?
+
+    /// Index of the calling thread among the threads of the pool it works
+    /// for: 1..<threadCount for a worker, 0 for any other thread (a pool's
+    /// caller). Inside a task it tells which per-thread scratch is the
+    /// caller's own.
+    public static var currentThreadIndex: Int {
+        Int(bitPattern: pthread_getspecific(workerIndexKey))
+    }
 
     /// Runs `body(i)` for every i in 0..<count across the pool's threads.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
@@ -73,6 +84,14 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 }
+
+/// Thread-specific key holding a worker's index (absent, hence 0, elsewhere).
+private let workerIndexKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key, nil)
+    precondition(status == 0, "pthread_key_create failed with \(status)")
+    return key
+}()
 
 /// What the caller and the workers of one pool share.
 ///

@@ -16,8 +16,10 @@
 // for dW), cut into fixed column tiles by `Gemm` (DESIGN.md 3).
 // Accumulating a micro-batch's gradients computes them apart and then adds
 // them, so the result has the bits of "each micro-batch, then the sum" that
-// another rank split would produce. dnnl_sgemm's own beta = 1 does not give
-// those bits for K = m > 384 or for a layer of width 1 (see GemmTests).
+// another rank split would produce; weight gradients are added tile by tile
+// right after each tile's product (Gemm.multiply(…adding:…)). dnnl_sgemm's
+// own beta = 1 does not give those bits for K = m > 384 or for a layer of
+// width 1 (see GemmTests), and is slower.
 
 import Engine
 
@@ -29,6 +31,13 @@ public final class Network {
     public let layout: ParameterLayout
     /// Where its batch-norm running statistics live (empty without batch normalization).
     public let statisticsLayout: StatisticsLayout
+    /// Per layer: the arena range of its tensors after the weights (bias,
+    /// slopes, γ, β and padding) — its "tail".
+    public let tailRanges: [Range<Int>]
+    /// Per layer: where its tail starts in a compact tails buffer (`tailCount` floats).
+    public let tailOffsets: [Int]
+    /// Floats of a compact tails buffer: every layer's tail, in layer order.
+    public let tailCount: Int
 
     public init(_ spec: ModelSpec) {
         do {
@@ -37,8 +46,20 @@ public final class Network {
             preconditionFailure("Network: \(error.description)")
         }
         self.spec = spec
-        self.layout = ParameterLayout(spec)
+        let layout = ParameterLayout(spec)
+        self.layout = layout
         self.statisticsLayout = StatisticsLayout(spec)
+        tailRanges = layout.layers.indices.map { index in
+            layout.layers[index].bias..<(index + 1 < layout.layers.count ? layout.layers[index + 1].weight : layout.count)
+        }
+        var offsets: [Int] = []
+        var total = 0
+        for range in tailRanges {
+            offsets.append(total)
+            total += range.count
+        }
+        tailOffsets = offsets
+        tailCount = total
     }
 
     /// Number of parameters in the arena (with alignment padding).
@@ -135,120 +156,150 @@ public final class Network {
         return workspace.preActivation[spec.layers.count - 1].topRows(m)
     }
 
-    /// Whether adding a micro-batch's weight gradient with `dnnl_sgemm`'s
-    /// beta = 1 gives exactly the bits of computing it apart and adding
-    /// (fl(C + fl(AᵀB))). Measured on this oneDNN build (EngineTests/GemmTests
-    /// keeps the record): true for K = m ≤ 384 when both other dimensions are
-    /// at least 2; false beyond K = 384 and for any 1-wide product.
-    public func fusedAccumulationIsExact(microBatchSize m: Int) -> Bool {
-        m <= 384 && spec.inputWidth >= 2 && spec.layers.allSatisfy { $0.width >= 2 }
-    }
-
     /// Backward of the micro-batch last run through `forward`.
     ///
     /// - outputGradient: dY_L (m, k), consumed (overwritten).
     /// - gradients: arena-shaped; receives dW, db (and dα, dγ, dβ) of this
-    ///   micro-batch, or has them added when `accumulate` is true.
-    /// - fusedWeightAccumulation: with `accumulate`, add weight gradients with
-    ///   GEMM's beta = 1 instead of a separate product and sum (only where
-    ///   `fusedAccumulationIsExact` holds: same bits, one pass less).
+    ///   micro-batch, or has them added when `accumulate` is true (computed
+    ///   apart, then added: the bits of "each micro-batch, then the sum").
     /// - layerFinished: called with l, last layer first, once all of layer l's
     ///   gradients (its whole arena range) are written.
+    ///
+    /// The training loop runs blocks of micro-batches through `backwardData`,
+    /// `sumWeightGradients` and `sumTails` instead; this is one of them.
     public func backward(
         _ input: Matrix, outputGradient: Matrix, parameters: FloatBuffer, gradients: FloatBuffer,
-        accumulate: Bool, fusedWeightAccumulation: Bool = false, workspace: Workspace, pool: ThreadPool,
-        layerFinished: (Int) -> Void = { _ in }
+        accumulate: Bool, workspace: Workspace, pool: ThreadPool, layerFinished: (Int) -> Void = { _ in }
     ) {
-        precondition(!fusedWeightAccumulation || fusedAccumulationIsExact(microBatchSize: input.rows),
-                     "fused weight accumulation is not exact for this network and micro-batch")
+        workspace.prepareBackward()
         let m = input.rows
-        var dZ = outputGradient
+        let last = workspace.layerGradients[spec.layers.count - 1].topRows(m)
+        for row in 0..<m {
+            (last.pointer + row * last.rowStride).update(
+                from: outputGradient.pointer + row * outputGradient.rowStride, count: last.columns)
+        }
+        let tails = FloatBuffer(count: tailCount)
+        backwardData(rows: m, parameters: parameters, tails: tails.pointer, workspace: workspace, pool: pool)
+        var carry = [gradients.pointer]
+        carry.withUnsafeMutableBufferPointer { carry in
+            let chain = UnsafeBufferPointer(rebasing: carry[0..<(accumulate ? 1 : 0)])
+            for index in stride(from: spec.layers.count - 1, through: 0, by: -1) {
+                sumWeightGradients(
+                    layer: index, inputs: [input], workspaces: [workspace], into: gradients.pointer, carry: chain,
+                    pool: pool)
+                sumTails(layer: index, tails: [tails.pointer], into: gradients.pointer, carry: chain)
+                layerFinished(index)
+            }
+        }
+    }
+
+    /// Backward of the micro-batch last run through `forward` with
+    /// `workspace`, all but the weight gradients: takes dY_L in
+    /// `workspace.layerGradients[L − 1]` (first `rows` rows), leaves dZ_l of
+    /// every layer in `workspace.layerGradients[l]` (the operands of
+    /// `sumWeightGradients`) and the gradients of every layer's tail (bias,
+    /// slopes, γ, β) in `tails` (`tailCount` floats, `tailOffsets`).
+    public func backwardData(
+        rows m: Int, parameters: FloatBuffer, tails: UnsafeMutablePointer<Float>, workspace: Workspace, pool: ThreadPool
+    ) {
+        workspace.prepareBackward()
         for index in stride(from: spec.layers.count - 1, through: 0, by: -1) {
             let offsets = layout.layers[index]
             let width = spec.layers[index].width
+            let dZ = workspace.layerGradients[index].topRows(m)
+            let tail = tails + tailOffsets[index] - tailRanges[index].lowerBound
             if let tensors = offsets.normalization, let normalized = workspace.normalized[index],
                let inverse = workspace.inverseStandardDeviation[index] {
-                // dY → dZ in place; dβ and dγ go to scratch first, so that an
-                // accumulated gradient adds a separately computed one.
-                let shiftGradient = workspace.normalizationScratch.pointer
-                let scaleGradient = shiftGradient + width
+                // dY → dZ in place, with dβ and dγ.
                 BatchNormalization.backward(
                     dZ, normalized: normalized.topRows(m), scale: parameters.pointer + tensors.scale,
-                    inverseStandardDeviation: inverse.pointer, shiftGradient: shiftGradient, scaleGradient: scaleGradient,
-                    scratch: workspace.sumScratch, pool: pool)
-                store(shiftGradient, into: gradients.pointer + tensors.shift, count: width, accumulate: accumulate, pool: pool)
-                store(scaleGradient, into: gradients.pointer + tensors.scale, count: width, accumulate: accumulate, pool: pool)
+                    inverseStandardDeviation: inverse.pointer, shiftGradient: tail + tensors.shift,
+                    scaleGradient: tail + tensors.scale, scratch: workspace.sumScratch, pool: pool)
                 // The bias is cancelled by the normalisation: its gradient is exactly 0.
-                if !accumulate { (gradients.pointer + offsets.bias).update(repeating: 0, count: width) }
+                (tail + offsets.bias).update(repeating: 0, count: width)
             } else {
-                columnSums(dZ, into: gradients.pointer + offsets.bias, accumulate: accumulate, workspace: workspace, pool: pool)
+                ColumnSums.sum(dZ, into: tail + offsets.bias, pool: pool)
             }
-            let previous = index == 0 ? input : workspace.output(index - 1).topRows(m)
-            let dW = weights(index, gradients)
-            if accumulate && fusedWeightAccumulation {
-                Gemm.multiply(previous, transposeA: true, dZ, into: dW, accumulate: true, pool: pool)
-            } else if accumulate {
-                let scratch = Matrix(workspace.weightScratch.pointer, rows: dW.rows, columns: dW.columns)
-                Gemm.multiply(previous, transposeA: true, dZ, into: scratch, pool: pool)
-                add(scratch.pointer, into: dW.pointer, count: dW.rows * dW.columns, pool: pool)
-            } else {
-                Gemm.multiply(previous, transposeA: true, dZ, into: dW, pool: pool)
-            }
-            // Layer `index`'s weight, bias, γ, β and slope gradients are final
-            // now (its slopes were done in the layer above's dA step).
-            layerFinished(index)
             if index == 0 { break }
 
             let below = index - 1
-            let dA = workspace.gradient[index % 2].topRows(m).withColumns(spec.layers[below].width)
+            let dA = workspace.layerGradients[below].topRows(m)
             Gemm.multiply(dZ, weights(index, parameters), transposeB: true, into: dA, pool: pool)
             if let mask = workspace.dropoutMask[below] {
                 Dropout.backward(dA, mask: mask.topRows(m), pool: pool)
             }
             let y = workspace.preActivation[below].topRows(m)
             if let slopeOffset = layout.layers[below].slope {
-                let target = gradients.pointer + slopeOffset
-                if accumulate {
-                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: y, into: workspace.columnScratch.pointer, pool: pool)
-                    add(workspace.columnScratch.pointer, into: target, count: spec.layers[below].width, pool: pool)
-                } else {
-                    ColumnSums.preluSlopeGradient(outputGradient: dA, preActivation: y, into: target, pool: pool)
-                }
+                ColumnSums.preluSlopeGradient(
+                    outputGradient: dA, preActivation: y,
+                    into: tails + tailOffsets[below] - tailRanges[below].lowerBound + slopeOffset, pool: pool)
             }
             spec.layers[below].activation.backward(
                 gradient: dA, preActivation: y, output: workspace.activation[below].topRows(m),
                 slopes: slopes(below, parameters), pool: pool)
-            dZ = dA
         }
     }
 
-    private func columnSums(
-        _ dZ: Matrix, into target: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: Workspace, pool: ThreadPool
-    ) {
-        if accumulate {
-            ColumnSums.sum(dZ, into: workspace.columnScratch.pointer, pool: pool)
-            add(workspace.columnScratch.pointer, into: target, count: dZ.columns, pool: pool)
-        } else {
-            ColumnSums.sum(dZ, into: target, pool: pool)
-        }
-    }
-
-    /// target = source, or target += source when accumulating.
-    private func store(
-        _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool,
+    /// Layer `layer`'s weight gradient over the micro-batches of
+    /// `workspaces` (each after `backwardData`; `inputs` are their inputs):
+    /// the balanced-tree sum T over micro-batches of D_{l−1}ᵀ·dZ_l, carried
+    /// through the arena-shaped buffers `carry` (innermost first): the last
+    /// of them receives carry_k + (… + (carry_1 + T)); with no carry, `target`
+    /// receives T. Inputs, workspaces and carry are read at the layer's offset.
+    public func sumWeightGradients(
+        layer index: Int, inputs: ArraySlice<Matrix>, workspaces: ArraySlice<Workspace>,
+        into target: UnsafeMutablePointer<Float>, carry: UnsafeBufferPointer<UnsafeMutablePointer<Float>>,
         pool: ThreadPool
     ) {
-        if accumulate {
-            add(source, into: target, count: count, pool: pool)
-        } else {
-            target.update(from: source, count: count)
+        let count = workspaces.count
+        precondition(count > 0 && inputs.count == count, "sumWeightGradients: \(inputs.count) inputs for \(count) workspaces")
+        precondition(carry.count <= Workspace.maximumAddends, "sumWeightGradients: \(carry.count) carry buffers is too many")
+        guard let lead = workspaces.first else { return }
+        let operands = lead.operandStorage(2 * count)
+        for (i, (input, workspace)) in zip(inputs, workspaces).enumerated() {
+            let m = input.rows
+            operands[i] = index == 0 ? input : workspace.output(index - 1).topRows(m)
+            operands[count + i] = workspace.layerGradients[index].topRows(m)
         }
+        let offset = layout.layers[index].weight
+        for (j, buffer) in carry.enumerated() { lead.addendPointers[j] = UnsafePointer(buffer + offset) }
+        let fanIn = index == 0 ? spec.inputWidth : spec.layers[index - 1].width
+        Gemm.sumOfProducts(
+            UnsafeBufferPointer(rebasing: operands[0..<count]), transposeA: true,
+            UnsafeBufferPointer(rebasing: operands[count..<(2 * count)]),
+            into: Matrix((carry.last ?? target) + offset, rows: fanIn, columns: spec.layers[index].width),
+            adding: UnsafeBufferPointer(rebasing: lead.addendPointers[0..<carry.count]),
+            scratch: lead.tileScratch(floats: pool.threadCount * Gemm.sumScratchPerThread(rows: fanIn, count: count)),
+            pool: pool)
     }
 
-    /// target += source, elementwise (so the chunking cannot change the bits).
-    private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool) {
-        pool.parallelRanges(count) { range in
-            for j in range { target[j] += source[j] }
+    /// Layer `layer`'s tail gradients over micro-batches: the balanced-tree
+    /// sum of the `tails` buffers' part of the layer (destroyed on the way),
+    /// carried like `sumWeightGradients` into the arena.
+    public func sumTails(
+        layer index: Int, tails: ArraySlice<UnsafeMutablePointer<Float>>, into target: UnsafeMutablePointer<Float>,
+        carry: UnsafeBufferPointer<UnsafeMutablePointer<Float>>
+    ) {
+        let range = tailRanges[index]
+        let start = tailOffsets[index]
+        let count = range.count
+        let first = tails.startIndex
+        BalancedTree.reduceInPlace(tails.count) { into, from in
+            let x = tails[first + into] + start
+            let y = tails[first + from] + start
+            for j in 0..<count { x[j] += y[j] }
+        }
+        let x = tails[first] + start
+        for buffer in carry.dropLast() {
+            let s = buffer + range.lowerBound
+            for j in 0..<count { x[j] = s[j] + x[j] }
+        }
+        let destination = (carry.last ?? target) + range.lowerBound
+        if let outermost = carry.last {
+            let s = outermost + range.lowerBound
+            for j in 0..<count { destination[j] = s[j] + x[j] }
+        } else {
+            destination.update(from: x, count: count)
         }
     }
 

@@ -25,12 +25,19 @@ public final class Workspace {
     public let columnScratch: FloatBuffer
     /// Scratch of 2 × max width floats: dβ and dγ in backward, the evaluation factors in inference.
     public let normalizationScratch: FloatBuffer
-    /// Scratch as large as the largest weight matrix, for a weight gradient
-    /// that is added to an accumulated one.
-    public let weightScratch: FloatBuffer
+    /// Per layer: dY_l, then dZ_l, of the last backward, (rows, n_l); made
+    /// by the first backward (an evaluation workspace never needs them).
+    public private(set) var layerGradients: [Matrix] = []
+    /// Scratch of weight-gradient sums (`Gemm.sumOfProducts`) when this
+    /// workspace leads a block of micro-batches; grows on first use only.
+    private var tileScratch = FloatBuffer(count: 0)
+    /// The operands and addends of such a sum; grown likewise.
+    private(set) var operands = UnsafeMutableBufferPointer<Matrix>(start: nil, count: 0)
+    let addendPointers: UnsafeMutableBufferPointer<UnsafePointer<Float>>
+    private let layerWidths: [Int]
     /// 2 × max width Doubles for batch-norm column sums.
     let sumScratch: UnsafeMutablePointer<Double>
-    private let storage: [FloatBuffer]
+    private var storage: [FloatBuffer]
 
     public init(network: Network, rows: Int) {
         precondition(rows > 0, "workspace needs at least one row")
@@ -52,19 +59,47 @@ public final class Workspace {
         gradient = [matrix(widest), matrix(widest)]
         columnScratch = FloatBuffer(count: widest)
         normalizationScratch = FloatBuffer(count: 2 * widest)
-        var largestWeight = 0
-        var fanIn = network.spec.inputWidth
-        for layer in layers {
-            largestWeight = max(largestWeight, fanIn * layer.width)
-            fanIn = layer.width
-        }
-        weightScratch = FloatBuffer(count: largestWeight)
+        layerWidths = layers.map(\.width)
+        addendPointers = .allocate(capacity: Self.maximumAddends)
         sumScratch = .allocate(capacity: 2 * widest)
         sumScratch.initialize(repeating: 0, count: 2 * widest)
         self.storage = storage
     }
 
-    deinit { sumScratch.deallocate() }
+    deinit {
+        sumScratch.deallocate()
+        addendPointers.deallocate()
+        operands.deallocate()
+    }
+
+    /// Most arena buffers a gradient is carried through (a spine of 2^63 micro-batches).
+    public static let maximumAddends = 64
+
+    /// Makes `layerGradients` on first use.
+    public func prepareBackward() {
+        if layerGradients.isEmpty {
+            layerGradients = layerWidths.map { width in
+                let buffer = FloatBuffer(count: rows * width)
+                storage.append(buffer)
+                return Matrix(buffer, rows: rows, columns: width)
+            }
+        }
+    }
+
+    /// At least `floats` floats of tile scratch; allocates only when it must grow.
+    func tileScratch(floats: Int) -> UnsafeMutablePointer<Float> {
+        if tileScratch.count < floats { tileScratch = FloatBuffer(count: floats) }
+        return tileScratch.pointer
+    }
+
+    /// Room for at least `count` operand matrices; allocates only when it must grow.
+    func operandStorage(_ count: Int) -> UnsafeMutableBufferPointer<Matrix> {
+        if operands.count < count {
+            operands.deallocate()
+            operands = .allocate(capacity: count)
+        }
+        return operands
+    }
 
     /// What layer `layer` hands to the next one: the dropped activation, or A_l without dropout.
     public func output(_ layer: Int) -> Matrix { dropped[layer] ?? activation[layer] }

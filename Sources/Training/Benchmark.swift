@@ -17,12 +17,21 @@ public struct BenchmarkReport: Codable, Sendable {
     public var ranks: Int
     public var threads: Int
     public var steps: Int
+    /// Samples per second over the whole timed run (total rows ÷ wall time).
     public var samplesPerSecond: Double
+    /// Samples per second of the median step (robust to a noisy machine).
+    public var medianStepSamplesPerSecond: Double
+    /// The GEMM-bound limit: samples per second of the step's products alone, median repetition.
     public var limitSamplesPerSecond: Double
+    /// The same from the best repetition.
+    public var bestLimitSamplesPerSecond: Double
+    /// medianStepSamplesPerSecond ÷ limitSamplesPerSecond: median against median.
     public var ratio: Double
-    /// Seconds per step: forward GEMM, backward GEMM (from the limit measurement),
-    /// elementwise (everything else in forward, loss and backward, and gathering
-    /// rows), optimizer, reduction (tree sums and driving messages), waiting.
+    /// Seconds per step: forward GEMM, backward GEMM (the limit's products),
+    /// gemm_slowdown (the products inside training steps, with their in-tile
+    /// gradient sums, minus those), elementwise (everything else in forward,
+    /// loss and backward, and gathering rows), optimizer, reduction (starting
+    /// and driving messages), waiting.
     public var split: [String: Double]
     public var peakResidentBytes: Int
     /// From process start to the first step, without building the data.
@@ -54,24 +63,36 @@ public enum Benchmark {
         let dataSeconds = (ContinuousClock.now - dataStart).seconds
         let trainer = try Trainer(config: config, train: train, test: test, communicator: communicator, pool: pool)
         let startup = processAge() - dataSeconds
-        let elapsed = try trainer.benchmark(warmup: warmup, steps: steps).seconds
         let local = config.microBatchCount / communicator.size
-        let limit = GemmBound.measure(
+        // The limit is measured in five slices between the timed steps, so a
+        // change in the machine's speed during the run hits both alike.
+        let probe = GemmBound.Probe(
             network: trainer.network, microBatchSize: config.microBatchSize, microBatches: local,
             globalBatchSize: config.globalBatchSize, pool: pool)
+        let slices = min(5, steps)
+        let timed = try trainer.benchmark(warmup: warmup, steps: steps) { index in
+            if (index + 1) * slices / steps != index * slices / steps { probe.run(seconds: 0.1, minimum: 1) }
+        }
+        let elapsed = timed.total.seconds
+        let gemmInSteps = Double(Gemm.elapsedNanoseconds.load(ordering: .relaxed)) / 1e9 / Double(steps)
+        let limit = probe.result
         let times = trainer.times
         let perStep = { (duration: Duration) in duration.seconds / Double(max(times.steps, 1)) }
         let computed = perStep(times.forward) + perStep(times.loss) + perStep(times.backward) + perStep(times.gather)
         let samples = Double(steps * config.globalBatchSize) / elapsed
+        let medianStep = Double(config.globalBatchSize) / median(timed.steps)
+        let limitGemm = limit.forwardSeconds + limit.backwardSeconds
         return BenchmarkReport(
             model: spec.description, globalBatchSize: config.globalBatchSize, microBatchSize: config.microBatchSize,
             ranks: communicator.size, threads: pool.threadCount, steps: steps,
-            samplesPerSecond: samples, limitSamplesPerSecond: limit.samplesPerSecond,
-            ratio: samples / limit.samplesPerSecond,
+            samplesPerSecond: samples, medianStepSamplesPerSecond: medianStep,
+            limitSamplesPerSecond: limit.samplesPerSecond, bestLimitSamplesPerSecond: limit.bestSamplesPerSecond,
+            ratio: medianStep / limit.samplesPerSecond,
             split: [
                 "forward_gemm": limit.forwardSeconds,
                 "backward_gemm": limit.backwardSeconds,
-                "elementwise": max(0, computed - limit.forwardSeconds - limit.backwardSeconds),
+                "gemm_slowdown": gemmInSteps - limitGemm,
+                "elementwise": max(0, computed - gemmInSteps),
                 "optimizer": perStep(times.optimizer),
                 "reduction": perStep(times.reduction),
                 "waiting": perStep(times.waiting),

@@ -10,76 +10,114 @@ import Engine
 import Layers
 
 public struct GemmBound: Sendable {
-    /// Best time of the forward products of one step, in seconds.
+    /// Median time of the forward products of one step, in seconds.
     public let forwardSeconds: Double
-    /// Best time of the backward products of one step, in seconds.
+    /// Median time of the backward products of one step, in seconds.
     public let backwardSeconds: Double
+    /// Best time of all products of one step, in seconds.
+    public let bestSeconds: Double
     /// Rows of one step over all ranks.
     public let globalBatchSize: Int
 
-    /// Samples per second of the GEMMs alone.
+    /// Samples per second of the GEMMs alone, from the median repetition.
     public var samplesPerSecond: Double { Double(globalBatchSize) / (forwardSeconds + backwardSeconds) }
+    /// Samples per second of the GEMMs alone, from the best repetition.
+    public var bestSamplesPerSecond: Double { Double(globalBatchSize) / bestSeconds }
 
     /// Measures the products of a step of `globalBatchSize` rows of which this
     /// rank computes `microBatches` micro-batches of `microBatchSize` rows, for
-    /// about `seconds`, keeping the best of several repetitions.
+    /// about `seconds`. Reports the median of the repetitions (what the
+    /// training steps are set beside: their median too) and the best.
     public static func measure(
         network: Network, microBatchSize m: Int, microBatches: Int, globalBatchSize: Int,
         pool: ThreadPool, seconds: Double = 0.5
     ) -> GemmBound {
-        let spec = network.spec
-        let widths = [spec.inputWidth] + spec.layers.map(\.width)
-        let activations = widths.map { FloatBuffer(count: m * $0) }
-        let gradients = widths.map { FloatBuffer(count: m * $0) }
-        for buffer in activations { buffer.fill(0.5) }
-        for buffer in gradients { buffer.fill(0.25) }
-        let weights = (1..<widths.count).map { FloatBuffer(count: widths[$0 - 1] * widths[$0]) }
-        let weightGradients = (1..<widths.count).map { FloatBuffer(count: widths[$0 - 1] * widths[$0]) }
-        for buffer in weights { buffer.fill(0.01) }
+        let probe = Probe(network: network, microBatchSize: m, microBatches: microBatches,
+                          globalBatchSize: globalBatchSize, pool: pool)
+        probe.run(seconds: seconds)
+        return probe.result
+    }
 
-        func forward() {
-            for _ in 0..<microBatches {
-                for l in 1..<widths.count {
-                    Gemm.multiply(
-                        Matrix(activations[l - 1], rows: m, columns: widths[l - 1]),
-                        Matrix(weights[l - 1], rows: widths[l - 1], columns: widths[l]),
-                        into: Matrix(activations[l], rows: m, columns: widths[l]), pool: pool)
-                }
-            }
-        }
-        func backward() {
-            for _ in 0..<microBatches {
-                for l in stride(from: widths.count - 1, through: 1, by: -1) {
-                    let dZ = Matrix(gradients[l], rows: m, columns: widths[l])
-                    Gemm.multiply(
-                        Matrix(activations[l - 1], rows: m, columns: widths[l - 1]), transposeA: true, dZ,
-                        into: Matrix(weightGradients[l - 1], rows: widths[l - 1], columns: widths[l]), pool: pool)
-                    if l > 1 {
-                        Gemm.multiply(
-                            dZ, Matrix(weights[l - 1], rows: widths[l - 1], columns: widths[l]), transposeB: true,
-                            into: Matrix(gradients[l - 1], rows: m, columns: widths[l - 1]), pool: pool)
-                    }
-                }
-            }
-        }
+    /// The products of one step on buffers of their own, repeated and timed
+    /// on demand — so a benchmark can interleave them with training steps and
+    /// both see the same machine (a shared or throttled core slows both).
+    public final class Probe {
+        private let forwardProducts: [(Matrix, Matrix, Matrix)]
+        private let backwardProducts: [(Matrix, Bool, Matrix, Bool, Matrix)]
+        private let microBatches: Int
+        private let globalBatchSize: Int
+        private let pool: ThreadPool
+        private let storage: [FloatBuffer]
+        private var forwardTimes: [Double] = []
+        private var backwardTimes: [Double] = []
+        private var totals: [Double] = []
 
-        forward()
-        backward()
-        var bestForward = Double.infinity
-        var bestBackward = Double.infinity
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
-        var repetitions = 0
-        while repetitions < 3 || clock.now < deadline {
-            let start = clock.now
+        public init(network: Network, microBatchSize m: Int, microBatches: Int, globalBatchSize: Int, pool: ThreadPool) {
+            let spec = network.spec
+            let widths = [spec.inputWidth] + spec.layers.map(\.width)
+            let activations = widths.map { FloatBuffer(count: m * $0) }
+            let gradients = widths.map { FloatBuffer(count: m * $0) }
+            for buffer in activations { buffer.fill(0.5) }
+            for buffer in gradients { buffer.fill(0.25) }
+            let weights = (1..<widths.count).map { FloatBuffer(count: widths[$0 - 1] * widths[$0]) }
+            let weightGradients = (1..<widths.count).map { FloatBuffer(count: widths[$0 - 1] * widths[$0]) }
+            for buffer in weights { buffer.fill(0.01) }
+            func a(_ l: Int) -> Matrix { Matrix(activations[l], rows: m, columns: widths[l]) }
+            func w(_ l: Int) -> Matrix { Matrix(weights[l - 1], rows: widths[l - 1], columns: widths[l]) }
+            // Z_l = A_{l−1}·W_l; dW_l = A_{l−1}ᵀ·dZ_l and, above the first layer, dA_{l−1} = dZ_l·W_lᵀ.
+            forwardProducts = (1..<widths.count).map { l in (a(l - 1), w(l), a(l)) }
+            backwardProducts = (1..<widths.count).reversed().flatMap { l in
+                let dZ = Matrix(gradients[l], rows: m, columns: widths[l])
+                let dW = Matrix(weightGradients[l - 1], rows: widths[l - 1], columns: widths[l])
+                let weight = [(a(l - 1), true, dZ, false, dW)]
+                return l > 1 ? weight + [(dZ, false, w(l), true, Matrix(gradients[l - 1], rows: m, columns: widths[l - 1]))] : weight
+            }
+            self.microBatches = microBatches
+            self.globalBatchSize = globalBatchSize
+            self.pool = pool
+            storage = activations + gradients + weights + weightGradients
             forward()
-            let middle = clock.now
             backward()
-            bestForward = min(bestForward, (middle - start).seconds)
-            bestBackward = min(bestBackward, (clock.now - middle).seconds)
-            repetitions += 1
         }
-        return GemmBound(forwardSeconds: bestForward, backwardSeconds: bestBackward, globalBatchSize: globalBatchSize)
+
+        private func forward() {
+            for _ in 0..<microBatches {
+                for (a, b, c) in forwardProducts { Gemm.multiply(a, b, into: c, pool: pool) }
+            }
+        }
+
+        private func backward() {
+            for _ in 0..<microBatches {
+                for (a, transposeA, b, transposeB, c) in backwardProducts {
+                    Gemm.multiply(a, transposeA: transposeA, b, transposeB: transposeB, into: c, pool: pool)
+                }
+            }
+        }
+
+        /// Times repetitions for about `seconds` (at least `minimum` of them).
+        public func run(seconds: Double, minimum: Int = 5) {
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+            var repetitions = 0
+            while repetitions < minimum || clock.now < deadline {
+                let start = clock.now
+                forward()
+                let middle = clock.now
+                backward()
+                let end = clock.now
+                forwardTimes.append((middle - start).seconds)
+                backwardTimes.append((end - middle).seconds)
+                totals.append((end - start).seconds)
+                repetitions += 1
+            }
+        }
+
+        /// The limit from every repetition so far.
+        public var result: GemmBound {
+            GemmBound(
+                forwardSeconds: median(forwardTimes), backwardSeconds: median(backwardTimes),
+                bestSeconds: totals.min() ?? 0, globalBatchSize: globalBatchSize)
+        }
     }
 
     /// Samples per second of the GEMMs alone (see `measure`).
@@ -92,4 +130,12 @@ public struct GemmBound: Sendable {
             globalBatchSize: globalBatchSize, pool: pool, seconds: seconds
         ).samplesPerSecond
     }
+}
+
+/// The middle value (mean of the two middle ones for an even count); 0 when empty.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }

@@ -14,7 +14,7 @@ extension Trainer {
         if health { activity.active.fill(0) }
         let local = config.microBatchCount / communicator.size
         let first = communicator.rank * local
-        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, onSpine: true, health: health)
+        accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, chain: 0, onSpine: true, health: health)
         let start = ContinuousClock.now
         do throws(CollectiveError) {
             reductionsInFlight = false
@@ -83,57 +83,70 @@ extension Trainer {
     /// Sums the gradients of `microBatches` into `gradientSlots[slot]`:
     /// sum(lo, hi) = sum(lo, mid) + sum(mid, hi) with mid = lo + (hi − lo)/2.
     ///
-    /// The rank's last micro-batch ends the right spine of its tree; the
-    /// spine's additions are made per layer as soon as backward has written
-    /// that layer (deepest first, as the recursion would), and the layer's
-    /// buckets start their reduction across ranks right away.
-    private func accumulate(batch: Int, microBatches: Range<Int>, slot: Int, onSpine: Bool, health: Bool) {
-        let first = microBatches.lowerBound
-        if microBatches.count == 1 {
-            leaf(batch: batch, microBatch: first, gradients: gradientSlots[slot], statistics: statisticsSlots[slot],
-                 accumulate: false, health: health) { layer in
-                if onSpine { finishLayer(layer, spineDepth: slot) }
-            }
+    /// A subtree of at most `block.capacity` micro-batches runs as one block
+    /// (`runBlock`). A right subtree's sum lives one slot deeper and is
+    /// carried up the `chain` of slots above it (slot − 1, slot − 2, …,
+    /// `chain` of them) by its last block. The rank's last block ends the
+    /// right spine of its tree (`onSpine`, a chain down to slot 0).
+    private func accumulate(
+        batch: Int, microBatches: Range<Int>, slot: Int, chain: Int, onSpine: Bool, health: Bool
+    ) {
+        if microBatches.count <= block.capacity {
+            runBlock(batch: batch, microBatches: microBatches, slot: slot, chain: chain, onSpine: onSpine, health: health)
             return
         }
-        if microBatches.count == 2 && fusedPairs {
-            // A leaf pair: the right leaf's weight gradient is added by the
-            // GEMM itself (beta = 1), which has the bits of leaf + leaf here.
-            leaf(batch: batch, microBatch: first, gradients: gradientSlots[slot], statistics: statisticsSlots[slot],
-                 accumulate: false, health: health) { _ in }
-            leaf(batch: batch, microBatch: first + 1, gradients: gradientSlots[slot], statistics: statisticsSlots[slot + 1],
-                 accumulate: true, health: health) { layer in
-                if onSpine { finishLayer(layer, spineDepth: slot) }
-            }
-        } else {
-            let middle = first + microBatches.count / 2
-            accumulate(batch: batch, microBatches: first..<middle, slot: slot, onSpine: false, health: health)
-            accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, onSpine: onSpine, health: health)
-            if !onSpine {
-                let start = ContinuousClock.now
-                Elementwise.add(gradientSlots[slot + 1], into: gradientSlots[slot], pool: pool)
-                times.reduction += ContinuousClock.now - start
-            }
-        }
+        let middle = microBatches.lowerBound + microBatches.count / 2
+        accumulate(batch: batch, microBatches: microBatches.lowerBound..<middle, slot: slot, chain: 0, onSpine: false,
+                   health: health)
+        accumulate(batch: batch, microBatches: middle..<microBatches.upperBound, slot: slot + 1, chain: chain + 1,
+                   onSpine: onSpine, health: health)
         if statisticsSlots[slot].count > 0 {
             Elementwise.add(statisticsSlots[slot + 1], into: statisticsSlots[slot], pool: pool)
         }
     }
 
-    /// Completes layer `layer`'s part of the rank's gradient sum and starts
-    /// reducing its buckets across ranks.
-    private func finishLayer(_ layer: Int, spineDepth: Int) {
-        let entered = ContinuousClock.now
-        defer { times.reduction += ContinuousClock.now - entered }
-        let range = buckets.layerRanges[layer]
-        for level in stride(from: spineDepth - 1, through: 0, by: -1) {
-            let source = gradientSlots[level + 1].pointer + range.lowerBound
-            let target = gradientSlots[level].pointer + range.lowerBound
-            pool.parallelRanges(range.count, grain: Elementwise.grain) { chunk in
-                for i in chunk { target[i] += source[i] }
-            }
+    /// Slots `slot − 1` … `slot − chain`, as arena base pointers.
+    private func carrySlots(slot: Int, chain: Int) -> UnsafeBufferPointer<UnsafeMutablePointer<Float>> {
+        let start = gradientSlots.count - slot
+        return UnsafeBufferPointer(rebasing: slotsDescending[start..<(start + chain)])
+    }
+
+    /// One block of micro-batches: forward, loss and backward of each (all
+    /// but the weight gradients), then per layer, last first, the block's
+    /// balanced-tree sum of the weight gradients (in the GEMM's tiles, while
+    /// they are in cache) and of the small tensors, carried up the chain; on
+    /// the spine the layer's buckets then start their reduction across ranks,
+    /// while earlier layers are still summed.
+    private func runBlock(
+        batch: Int, microBatches: Range<Int>, slot: Int, chain: Int, onSpine: Bool, health: Bool
+    ) {
+        let count = microBatches.count
+        for (index, microBatch) in microBatches.enumerated() {
+            leaf(batch: batch, microBatch: microBatch, index: index, health: health)
         }
-        guard pendingCommunicationError == nil else { return }
+        let backwardStart = ContinuousClock.now
+        let reductionBefore = times.reduction
+        if network.statisticsCount > 0 {
+            BalancedTree.reduceInPlace(count) { into, from in
+                Elementwise.add(block.statistics[from], into: block.statistics[into], pool: pool)
+            }
+            statisticsSlots[slot].copy(from: block.statistics[0])
+        }
+        let carry = carrySlots(slot: slot, chain: chain)
+        let target = gradientSlots[slot].pointer
+        for layer in config.model.layers.indices.reversed() {
+            network.sumWeightGradients(
+                layer: layer, inputs: block.inputs[0..<count], workspaces: block.workspaces[0..<count],
+                into: target, carry: carry, pool: pool)
+            network.sumTails(layer: layer, tails: block.tails[0..<count], into: target, carry: carry)
+            if onSpine { startReduction(layer: layer) }
+        }
+        times.backward += (ContinuousClock.now - backwardStart) - (times.reduction - reductionBefore)
+    }
+
+    /// Starts reducing layer `layer`'s buckets of slot 0 across ranks.
+    private func startReduction(layer: Int) {
+        guard communicator.size > 1, pendingCommunicationError == nil else { return }
         let start = ContinuousClock.now
         do {
             for bucket in buckets.buckets[layer] {
@@ -147,30 +160,31 @@ extension Trainer {
         } catch {
             pendingCommunicationError = error
         }
-        if communicator.size > 1 { communicationTime += ContinuousClock.now - start }
+        let spent = ContinuousClock.now - start
+        communicationTime += spent
+        times.reduction += spent
     }
 
-    /// Forward, loss and backward of one micro-batch into `gradients`.
+    /// Forward, loss and backward (all but the weight gradients) of one
+    /// micro-batch, in the block's buffers of position `index`.
     ///
     /// In the last, partial batch of an epoch (`--last-batch keep`) rows past
     /// the end of the data are masked: zero inputs, zero loss gradient, no
     /// loss; the loss is the mean over the batch's real rows.
-    private func leaf(
-        batch: Int, microBatch: Int, gradients: FloatBuffer, statistics: FloatBuffer, accumulate: Bool, health: Bool,
-        layerFinished: (Int) -> Void
-    ) {
+    private func leaf(batch: Int, microBatch: Int, index: Int, health: Bool) {
         let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
         let k = config.model.outputWidth
         let d = config.model.inputWidth
+        let workspace = block.workspaces[index]
+        let x = block.inputs[index]
         let batchStart = batch * config.globalBatchSize
         let batchRows = min(config.globalBatchSize, train.rowCount - batchStart)
         let start = batchStart + microBatch * m
         let valid = max(0, min(m, train.rowCount - start))
         let rows = UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)])
-        train.gatherFeatures(rows: rows, into: input.pointer)
-        if valid < m { (input.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
-        let x = Matrix(input, rows: m, columns: d)
+        train.gatherFeatures(rows: rows, into: x.pointer)
+        if valid < m { (x.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
         let targets: LossTargets
         switch trainTargets {
         case .labels(let labels):
@@ -188,6 +202,7 @@ extension Trainer {
         }
         let forwardStart = ContinuousClock.now
         times.gather += forwardStart - gatherStart
+        let statistics = block.statistics[index]
         let logits = network.forward(
             x, parameters: parameters, workspace: workspace, pool: pool,
             key: MicroBatchKey(rng: rng, epoch: epoch, firstPosition: start),
@@ -200,21 +215,17 @@ extension Trainer {
         }
         let lossStart = ContinuousClock.now
         times.forward += lossStart - forwardStart
-        let dZ = Matrix(outputGradient, rows: m, columns: k)
+        let dZ = workspace.layerGradients[config.model.layers.count - 1].topRows(m)
         config.loss.evaluate(
             logits: logits, targets: targets, scale: 1 / Float(batchRows),
             gradient: dZ, rowLoss: rowLoss.pointer, rowCorrect: rowCorrect.pointer, pool: pool)
-        if valid < m { (outputGradient.pointer + valid * k).update(repeating: 0, count: (m - valid) * k) }
+        if valid < m { (dZ.pointer + valid * k).update(repeating: 0, count: (m - valid) * k) }
         epochLoss += orderedSum(rowLoss.pointer, count: valid)
         epochCorrect += orderedSum(rowCorrect.pointer, count: valid)
         let backwardStart = ContinuousClock.now
         times.loss += backwardStart - lossStart
-        let reductionBefore = times.reduction
-        network.backward(
-            x, outputGradient: dZ, parameters: parameters, gradients: gradients,
-            accumulate: accumulate, fusedWeightAccumulation: accumulate, workspace: workspace, pool: pool,
-            layerFinished: layerFinished)
-        times.backward += (ContinuousClock.now - backwardStart) - (times.reduction - reductionBefore)
+        network.backwardData(rows: m, parameters: parameters, tails: block.tails[index], workspace: workspace, pool: pool)
+        times.backward += ContinuousClock.now - backwardStart
     }
 
     /// Runs `body(start, count, logits)` for every chunk of `data` in fixed

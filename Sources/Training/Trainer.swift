@@ -57,11 +57,19 @@ public struct RunOptions: Sendable {
     public var stepTimeout: Double
     /// Report gradient health every this many steps (0: never).
     public var healthEvery: Int
+    /// Bytes the buffers of a block of micro-batches may take: how many of a
+    /// rank's micro-batches run forward and backward before their weight
+    /// gradients are summed (at least one). Speed and memory, never the bits.
+    public var blockBytes: Int
 
-    public init(verifySyncEvery: Int = 0, stepTimeout: Double = 0, healthEvery: Int = 0) {
+    public init(
+        verifySyncEvery: Int = 0, stepTimeout: Double = 0, healthEvery: Int = 0,
+        blockBytes: Int = MicroBatchBlock.defaultBytes
+    ) {
         self.verifySyncEvery = verifySyncEvery
         self.stepTimeout = stepTimeout
         self.healthEvery = healthEvery
+        self.blockBytes = blockBytes
     }
 }
 
@@ -150,18 +158,18 @@ public final class Trainer {
 
     /// Gradient buffers, one per level of the micro-batch tree; slot 0 holds the step's sum.
     let gradientSlots: [FloatBuffer]
-    /// Whether leaf pairs of the micro-batch tree share a gradient slot (see `Network.fusedAccumulationIsExact`).
-    let fusedPairs: Bool
+    /// Base pointers of `gradientSlots` from the last slot to slot 0, so a
+    /// chain of slots s − 1, s − 2, … is a contiguous piece.
+    let slotsDescending: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>
     /// How slot 0 is cut for the reduction across ranks.
     let buckets: GradientBuckets
     /// A failed collective inside backward's per-layer callback, thrown after it.
     var pendingCommunicationError: CollectiveError?
     /// Whether bucket reductions of the current step have been started and not finished.
     var reductionsInFlight = false
-    let workspace: Workspace
+    /// Buffers of a block of micro-batches (see `runBlock`).
+    let block: MicroBatchBlock
     let evaluationWorkspace: Workspace
-    let input: FloatBuffer         // (m, n_0)
-    let outputGradient: FloatBuffer  // (m, k)
     let batchTargets: FloatBuffer    // (m, k) values of the micro-batch
     let labelScratch: UnsafeMutablePointer<Int32>  // (max(m, evaluation rows)) labels of a chunk
     let rowLoss: FloatBuffer
@@ -235,17 +243,18 @@ public final class Trainer {
 
         let m = config.microBatchSize
         let localMicroBatches = config.microBatchCount / communicator.size
-        let levels = Trainer.treeDepth(localMicroBatches) + 1
+        let blockCapacity = MicroBatchBlock.capacity(
+            network: network, rows: m, microBatches: localMicroBatches, bytes: options.blockBytes)
+        let levels = Trainer.slotCount(microBatches: localMicroBatches, blockCapacity: blockCapacity)
         gradientSlots = (0..<levels).map { _ in FloatBuffer(count: count) }
         runningStatistics = FloatBuffer(count: network.statisticsCount)
         network.initializeStatistics(runningStatistics)
         statisticsSlots = (0..<levels).map { _ in FloatBuffer(count: network.statisticsCount) }
         buckets = GradientBuckets(network.layout)
-        fusedPairs = network.fusedAccumulationIsExact(microBatchSize: config.microBatchSize)
-        workspace = Workspace(network: network, rows: m)
+        slotsDescending = .allocate(capacity: levels)
+        for (index, slot) in gradientSlots.reversed().enumerated() { slotsDescending[index] = slot.pointer }
+        block = MicroBatchBlock(network: network, rows: m, capacity: blockCapacity)
         evaluationWorkspace = Workspace(network: network, rows: config.evaluationBatchSize)
-        input = FloatBuffer(count: m * spec.inputWidth)
-        outputGradient = FloatBuffer(count: m * spec.outputWidth)
         batchTargets = FloatBuffer(count: m * spec.outputWidth)
         let rows = max(m, config.evaluationBatchSize)
         labelScratch = .allocate(capacity: rows)
@@ -281,11 +290,17 @@ public final class Trainer {
         if communicator.size > 1 { pool.callerHook = nil }
         labelScratch.deallocate()
         order.deallocate()
+        slotsDescending.deallocate()
     }
 
     /// Levels below the root of the bisection tree over `leaves` leaves.
-    static func treeDepth(_ leaves: Int) -> Int {
-        leaves <= 1 ? 0 : 1 + treeDepth(leaves - leaves / 2)
+    static func treeDepth(_ leaves: Int) -> Int { BalancedTree.depth(leaves) }
+
+    /// Gradient slots a tree over `microBatches` leaves needs when subtrees
+    /// of up to `blockCapacity` leaves run as one block: one per level above
+    /// the blocks on the (deepest) right spine, plus the blocks' own.
+    static func slotCount(microBatches: Int, blockCapacity: Int) -> Int {
+        microBatches <= blockCapacity ? 1 : 1 + slotCount(microBatches: microBatches - microBatches / 2, blockCapacity: blockCapacity)
     }
 
     /// Steps in one epoch: the full batches, plus the partial one with `--last-batch keep`.
@@ -419,17 +434,36 @@ public final class Trainer {
     /// Runs `warmup` steps, then `steps` timed steps of epoch 0 (the data must
     /// hold enough batches) and returns the timed steps' wall time; `times`
     /// then holds the timed steps' split.
-    public func benchmark(warmup: Int, steps: Int) throws(TrainingError) -> Duration {
+    ///
+    /// `between(i)` runs after timed step i, outside every timing (the
+    /// benchmark interleaves its GEMM-bound probe there).
+    public func benchmark(
+        warmup: Int, steps: Int, between: (Int) -> Void = { _ in }
+    ) throws(TrainingError) -> (total: Duration, steps: [Double]) {
         precondition(warmup + steps <= stepsPerEpoch, "benchmark needs \(warmup + steps) batches, the data has \(stepsPerEpoch)")
         epoch = 0
         CounterRNG(seed: config.seed).permutation(into: order, .shuffle, stream: 0)
         for batch in 0..<warmup { try step(batch: batch) }
         try communicator.barrierOrThrow()
         times = StepTimes()
+        var durations = [Double](repeating: 0, count: steps)
+        Gemm.timing = true
+        Gemm.elapsedNanoseconds.store(0, ordering: .relaxed)
+        defer { Gemm.timing = false }
+        var total = Duration.zero
+        for index in 0..<steps {
+            let start = ContinuousClock.now
+            try step(batch: warmup + index)
+            let elapsed = ContinuousClock.now - start
+            durations[index] = elapsed.seconds
+            total += elapsed
+            Gemm.timing = false
+            between(index)
+            Gemm.timing = true
+        }
         let start = ContinuousClock.now
-        for batch in warmup..<(warmup + steps) { try step(batch: batch) }
         try communicator.barrierOrThrow()
-        return ContinuousClock.now - start
+        return (total + (ContinuousClock.now - start), durations)
     }
 
     /// SHA-256 of the parameter arena's bytes.

@@ -83,10 +83,12 @@ struct Bench: ParsableCommand {
         return """
             bench \(report.model)  B \(report.globalBatchSize)  m \(report.microBatchSize)  \
             \(report.ranks) rank\(report.ranks == 1 ? "" : "s") × \(report.threads) thread\(report.threads == 1 ? "" : "s")  \(report.steps) steps
-            samples/s \(Int(report.samplesPerSecond.rounded()))  GEMM-bound limit \(Int(report.limitSamplesPerSecond.rounded()))  \
-            ratio \(fixed(report.ratio, 3))
+            samples/s \(Int(report.medianStepSamplesPerSecond.rounded())) (median step; \
+            \(Int(report.samplesPerSecond.rounded())) over the run)  \
+            GEMM-bound limit \(Int(report.limitSamplesPerSecond.rounded())) (median; best \
+            \(Int(report.bestLimitSamplesPerSecond.rounded())))  ratio \(fixed(report.ratio, 3))
             per step (ms, rank 0): forward GEMM \(milliseconds("forward_gemm"))  backward GEMM \(milliseconds("backward_gemm"))  \
-            elementwise \(milliseconds("elementwise"))  optimizer \(milliseconds("optimizer"))  \
+            GEMM slowdown in steps \(milliseconds("gemm_slowdown"))  elementwise \(milliseconds("elementwise"))  optimizer \(milliseconds("optimizer"))  \
             reduction \(milliseconds("reduction"))  waiting \(milliseconds("waiting"))
             peak RSS \(fixed(Double(report.peakResidentBytes) / 1_048_576, 1)) MiB  start-up \(fixed(report.startupSeconds, 3)) s
             """

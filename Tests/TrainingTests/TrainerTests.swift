@@ -287,3 +287,26 @@ extension Double {
         ) { try config.validate() }
     }
 }
+
+@Suite struct MicroBatchBlockTests {
+    /// Running the rank's micro-batches one at a time (a block of one, the
+    /// sums carried through gradient slots), two at a time, or all at once
+    /// (sums inside the GEMM tiles) gives the same weights, with batch norm
+    /// and dropout too.
+    @Test(arguments: ["6-8:tanh-5:relu-3:softmax", "6-8:tanh:bn-5:prelu:dropout(0.3)-3:softmax"])
+    func blockSizeDoesNotChangeTheWeights(model: String) throws {
+        var config = try smallConfig(microBatch: 2)
+        config.model = try ModelSpec(parsing: model)
+        let oneMicroBatch = MicroBatchBlock.bytesPerMicroBatch(network: Network(config.model), rows: 2)
+        var fingerprints: [String] = []
+        for bytes in [1, oneMicroBatch * 2, MicroBatchBlock.defaultBytes] {
+            let trainer = try Trainer(
+                config: config, train: syntheticDataset(), test: syntheticDataset(),
+                communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 2),
+                options: RunOptions(blockBytes: bytes))
+            fingerprints.append(try trainer.run().fingerprint)
+            #expect(trainer.block.capacity == (bytes == 1 ? 1 : bytes == oneMicroBatch * 2 ? 2 : 8), "\(bytes) bytes")
+        }
+        #expect(Set(fingerprints).count == 1, "\(fingerprints)")
+    }
+}
