@@ -50,6 +50,21 @@ public protocol Communicator: AnyObject {
     /// sum at once.
     func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError)
 
+    /// Starts the first half of `startSum`, the reduce-scatter: once
+    /// finished, `values` holds the sum over ranks on `ownedRange(count:)`
+    /// (and partial sums elsewhere). Same rules as `startSum`.
+    func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError)
+
+    /// Starts the second half, the allgather: every rank has written its
+    /// `ownedRange(count:)` of `values` (any bucket-sized buffer, such as the
+    /// parameters after a sharded update); once finished every rank holds
+    /// every rank's part. `bucket` as for the reduce-scatter of that length.
+    func startAllgather(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError)
+
+    /// The part of a `count`-float buffer this rank holds fully summed after a
+    /// reduce-scatter: the whole buffer when the communicator does not split.
+    func ownedRange(count: Int) -> Range<Int>
+
     /// Advances the started sums without waiting.
     func progressSums() throws(CollectiveError)
 
@@ -61,6 +76,14 @@ extension Communicator {
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
         try allreduceSum(values)
     }
+
+    public func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        try startSum(values, bucket: bucket)
+    }
+
+    public func startAllgather(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {}
+
+    public func ownedRange(count: Int) -> Range<Int> { 0..<count }
 
     public func progressSums() throws(CollectiveError) {}
 

@@ -74,7 +74,24 @@ struct DeterministicAllreduce {
             range = keep
         }
 
-        // Allgather: undo the steps in reverse, sending the owned half and receiving the other.
+        try gather(values, over: transport)
+    }
+
+    /// The allgather half alone: every rank holds its `ownedRange` of
+    /// `values`; afterwards every rank holds every rank's owned part.
+    func gather<Element: BinaryFloatingPoint>(
+        _ values: UnsafeMutableBufferPointer<Element>, over transport: some PointToPointTransport
+    ) throws(CollectiveError) {
+        let size = transport.size
+        guard size > 0, size & (size - 1) == 0 else {
+            throw .worldSizeNotPowerOfTwo(size: size)
+        }
+        guard size > 1, let base = values.baseAddress else { return }
+        let rank = transport.rank
+        let steps = size.trailingZeroBitCount
+        let stride = MemoryLayout<Element>.stride
+        let piece = pieceBytes / stride
+        // Undo the halving steps in reverse, sending the owned half and receiving the other.
         for step in (0..<steps).reversed() {
             let partner = rank ^ (1 << step)
             let isLower = rank & (1 << step) == 0
@@ -91,9 +108,13 @@ struct DeterministicAllreduce {
                     partner: partner
                 )
             }
-            range = whole
         }
-        precondition(range == 0..<values.count, "allgather did not restore the whole buffer")
+    }
+
+    /// The part of a `count`-element buffer that `rank` of `size` (a power
+    /// of two) holds fully summed after the reduce-scatter.
+    static func ownedRange(rank: Int, size: Int, count: Int) -> Range<Int> {
+        range(before: size.trailingZeroBitCount, rank: rank, count: count)
     }
 
     /// The lower `count / 2` elements go to the rank whose step bit is 0.

@@ -50,6 +50,21 @@ public final class InProcessCommunicator: Communicator {
         }
     }
 
+    /// The whole sum at once (a superset of the owned part).
+    public func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        try allreduceSum(values)
+    }
+
+    /// The allgather at once.
+    public func startAllgather(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        try DeterministicAllreduce(pieceBytes: messagePieceBytes).gather(values, over: self)
+    }
+
+    /// The part the deterministic reduce-scatter leaves summed on this rank, as over MPI.
+    public func ownedRange(count: Int) -> Range<Int> {
+        supportsDeterministicReduction ? DeterministicAllreduce.ownedRange(rank: rank, size: size, count: count) : 0..<count
+    }
+
     /// The deterministic tree sum over ranks.
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError) {
         try DeterministicAllreduce(pieceBytes: messagePieceBytes).sum(values, over: self, scratch: scratch)

@@ -134,6 +134,33 @@ public final class MPICommunicator: Communicator {
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
         enter()
         guard reduction == .deterministic, size > 1 else { return try allreduceSum(values) }
+        try begin(values, bucket: bucket, part: .whole)
+    }
+
+    /// Starts a deterministic bucket reduce-scatter (`.mpi`: the whole sum at once).
+    public func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        enter()
+        guard reduction == .deterministic, size > 1 else { return try allreduceSum(values) }
+        try begin(values, bucket: bucket, part: .reduceScatter)
+    }
+
+    /// Starts a deterministic bucket allgather (`.mpi`: nothing to do, every rank owns the whole).
+    public func startAllgather(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
+        enter()
+        guard reduction == .deterministic, size > 1 else { return }
+        try begin(values, bucket: bucket, part: .allgather)
+    }
+
+    /// The part a deterministic reduce-scatter leaves summed here; the whole with `.mpi`.
+    public func ownedRange(count: Int) -> Range<Int> {
+        guard reduction == .deterministic, size > 1, supportsDeterministicReduction else { return 0..<count }
+        return DeterministicAllreduce.ownedRange(rank: rank, size: size, count: count)
+    }
+
+    /// Starts `part` of `bucket`'s state machine (made on first use) on `values`.
+    private func begin(
+        _ values: UnsafeMutableBufferPointer<Float>, bucket: Int, part: OverlappedSum.Part
+    ) throws(CollectiveError) {
         guard supportsDeterministicReduction else { throw .worldSizeNotPowerOfTwo(size: size) }
         precondition(values.count * 4 <= messagePieceBytes, "bucket \(bucket) exceeds one message piece")
         let sum: OverlappedSum
@@ -144,7 +171,7 @@ public final class MPICommunicator: Communicator {
             overlapped[bucket] = sum
             inFlight.reserveCapacity(overlapped.count)
         }
-        try sum.start(values, over: self)
+        try sum.start(values, over: self, part: part)
         inFlight.append(sum)
     }
 

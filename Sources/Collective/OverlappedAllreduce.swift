@@ -29,14 +29,26 @@ protocol NonblockingTransport: AnyObject {
 
 /// One bucket's sum in flight.
 final class OverlappedSum {
+    /// Which stages a run covers.
+    enum Part {
+        /// Reduce-scatter and allgather: the sum on every rank.
+        case whole
+        /// The reduce-scatter only: the sum on the rank's owned range.
+        case reduceScatter
+        /// The allgather only: every rank's owned range to every rank.
+        case allgather
+    }
+
     let tag: Int
     private var base: UnsafeMutablePointer<Float>?
     private var count = 0
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCapacity: Int
     private let requests = UnsafeMutablePointer<MPI_Request>.allocate(capacity: 2)
-    /// Stages 0..<L reduce-scatter, L..<2L allgather; 2L = done; -1 = idle.
+    /// Stages 0..<L reduce-scatter, L..<2L allgather; -1 = idle.
     private var stage = -1
+    /// The stage at which this run is done.
+    private var endStage = 0
     private var kept = 0..<0
     private var posted = false
 
@@ -54,8 +66,10 @@ final class OverlappedSum {
 
     var isDone: Bool { stage < 0 }
 
-    /// Starts summing `values` (every rank calls with the same length and tag).
-    func start(_ values: UnsafeMutableBufferPointer<Float>, over transport: some NonblockingTransport) throws(CollectiveError) {
+    /// Starts `part` of the sum of `values` (every rank calls with the same length and tag).
+    func start(
+        _ values: UnsafeMutableBufferPointer<Float>, over transport: some NonblockingTransport, part: Part
+    ) throws(CollectiveError) {
         precondition(stage < 0, "bucket \(tag) started twice")
         base = values.baseAddress
         count = values.count
@@ -65,7 +79,9 @@ final class OverlappedSum {
             scratch = .allocate(capacity: max(needed, 1))
             scratchCapacity = needed
         }
-        stage = 0
+        let steps = transport.size.trailingZeroBitCount
+        stage = part == .allgather ? steps : 0
+        endStage = part == .reduceScatter ? steps : 2 * steps
         kept = 0..<count
         posted = false
         try advance(over: transport, blocking: false)
@@ -75,7 +91,7 @@ final class OverlappedSum {
     func advance(over transport: some NonblockingTransport, blocking: Bool) throws(CollectiveError) {
         guard stage >= 0, let base else { return }
         let steps = transport.size.trailingZeroBitCount
-        while stage < 2 * steps {
+        while stage < endStage {
             let reducing = stage < steps
             let step = reducing ? stage : 2 * steps - 1 - stage
             let partner = transport.rank ^ (1 << step)

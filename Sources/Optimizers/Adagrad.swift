@@ -35,21 +35,22 @@ public final class Adagrad: Optimizer {
     }
 
     /// One Adagrad step; see the file header.
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
+    public func apply(
+        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
+    ) {
         checkUpdateArguments(
             parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate)
+            learningRate: learningRate, range: range)
         // Legend: p parameters (N), g gradients (N), s sum of squared gradients (N); lr, eps = ε.
-        let p = parameters.pointer
-        let g = gradients.pointer
-        let s = state[0].pointer
+        let p = parameters.pointer + range.lowerBound
+        let g = gradients.pointer + range.lowerBound
+        let s = state[0].pointer + range.lowerBound
         let lr = learningRate, eps = epsilon
-        pool.parallelRanges(parameterCount) { range in
-            for i in range {
+        pool.parallelRanges(range.count) { chunk in
+            for i in chunk {
                 s[i] += g[i] * g[i]
                 p[i] -= lr * (g[i] / (nonNegativeSquareRoot(s[i]) + eps))
             }
         }
-        stepCount += 1
     }
 }

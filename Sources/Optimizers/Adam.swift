@@ -56,10 +56,12 @@ public final class Adam: Optimizer {
     }
 
     /// One Adam(W) step; see the file header.
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
+    public func apply(
+        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
+    ) {
         checkUpdateArguments(
             parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate)
+            learningRate: learningRate, range: range)
         let t = Double(stepCount + 1)
         let correction1 = 1 - pow(Double(beta1), t)
         let correction2 = 1 - pow(Double(beta2), t)
@@ -70,14 +72,14 @@ public final class Adam: Optimizer {
         let sqrtCorrection2 = Float(correction2.squareRoot())
         let b1 = beta1, b2 = beta2, eps = epsilon
         let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
-        let p = parameters.pointer
-        let g = gradients.pointer
-        let m = state[0].pointer
-        let v = state[1].pointer
+        let p = parameters.pointer + range.lowerBound
+        let g = gradients.pointer + range.lowerBound
+        let m = state[0].pointer + range.lowerBound
+        let v = state[1].pointer + range.lowerBound
         if amsgrad {
-            let vmax = state[2].pointer
-            pool.parallelRanges(parameterCount) { range in
-                for i in range {
+            let vmax = state[2].pointer + range.lowerBound
+            pool.parallelRanges(range.count) { chunk in
+                for i in chunk {
                     p[i] *= decay
                     m[i] = b1 * m[i] + oneMinusB1 * g[i]
                     v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
@@ -86,8 +88,8 @@ public final class Adam: Optimizer {
                 }
             }
         } else {
-            pool.parallelRanges(parameterCount) { range in
-                for i in range {
+            pool.parallelRanges(range.count) { chunk in
+                for i in chunk {
                     p[i] *= decay
                     m[i] = b1 * m[i] + oneMinusB1 * g[i]
                     v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
@@ -95,6 +97,5 @@ public final class Adam: Optimizer {
                 }
             }
         }
-        stepCount += 1
     }
 }

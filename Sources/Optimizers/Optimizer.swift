@@ -15,9 +15,23 @@ public protocol Optimizer: AnyObject {
     var state: [FloatBuffer] { get }
     /// Updates applied so far; Adam's bias correction uses it, a resume restores it.
     var stepCount: Int { get set }
-    /// Applies one step with `learningRate` to `parameters` (N) using `gradients` (N),
-    /// the mean over the global batch, and increments `stepCount`.
-    func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool)
+    /// Floats of the arena.
+    var parameterCount: Int { get }
+    /// Applies the step numbered `stepCount + 1` with `learningRate` to the
+    /// elements `range` of `parameters` (N), using `gradients` (N), the mean
+    /// over the global batch, without counting the step. Elements outside
+    /// `range`, state included, are not touched, so the ranks of a job can
+    /// each apply one part of a step (then `stepCount += 1` on every rank).
+    func apply(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool)
+}
+
+extension Optimizer {
+    /// Applies one step to the whole arena and increments `stepCount`.
+    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
+        apply(parameters: parameters, gradients: gradients, learningRate: learningRate, range: 0..<parameterCount,
+              pool: pool)
+        stepCount += 1
+    }
 }
 
 /// The optimizer `config` describes, with zeroed (AdaGrad: initial-accumulator) state
@@ -48,8 +62,10 @@ public func makeOptimizer(_ config: OptimizerConfig, parameterCount: Int) -> any
 
 /// Checks an `update` call against the arena size the optimizer was built for.
 func checkUpdateArguments(
-    parameterCount: Int, parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float
+    parameterCount: Int, parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>
 ) {
+    precondition(range.lowerBound >= 0 && range.upperBound <= parameterCount,
+                 "update range \(range) outside the arena of \(parameterCount) parameters")
     precondition(
         parameters.count == parameterCount,
         "optimizer built for \(parameterCount) parameters got \(parameters.count)")

@@ -32,36 +32,37 @@ public final class SGD: Optimizer {
     }
 
     /// p ← p − lr·(update direction); see the file header.
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
+    public func apply(
+        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
+    ) {
         checkUpdateArguments(
             parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate)
+            learningRate: learningRate, range: range)
         // Legend: p parameters (N), g gradients (N), b momentum buffer (N), lr, mu = μ.
-        let p = parameters.pointer
-        let g = gradients.pointer
+        let p = parameters.pointer + range.lowerBound
+        let g = gradients.pointer + range.lowerBound
         let lr = learningRate
         let mu = momentum
         if state.isEmpty {
-            pool.parallelRanges(parameterCount) { range in
-                for i in range { p[i] -= lr * g[i] }
+            pool.parallelRanges(range.count) { chunk in
+                for i in chunk { p[i] -= lr * g[i] }
             }
         } else if nesterov {
-            let b = state[0].pointer
-            pool.parallelRanges(parameterCount) { range in
-                for i in range {
+            let b = state[0].pointer + range.lowerBound
+            pool.parallelRanges(range.count) { chunk in
+                for i in chunk {
                     b[i] = mu * b[i] + g[i]
                     p[i] -= lr * (g[i] + mu * b[i])
                 }
             }
         } else {
-            let b = state[0].pointer
-            pool.parallelRanges(parameterCount) { range in
-                for i in range {
+            let b = state[0].pointer + range.lowerBound
+            pool.parallelRanges(range.count) { chunk in
+                for i in chunk {
                     b[i] = mu * b[i] + g[i]
                     p[i] -= lr * b[i]
                 }
             }
         }
-        stepCount += 1
     }
 }

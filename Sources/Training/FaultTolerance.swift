@@ -104,6 +104,12 @@ final class NonFiniteScan {
 
     /// Whether any element of `buffer` is NaN or ±Inf.
     func containsNonFinite(_ buffer: FloatBuffer, pool: ThreadPool) -> Bool {
+        containsNonFinite(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count), pool: pool)
+    }
+
+    /// Whether any element of `buffer` is NaN or ±Inf.
+    func containsNonFinite(_ buffer: UnsafeBufferPointer<Float>, pool: ThreadPool) -> Bool {
+        guard let values = buffer.baseAddress else { return false }
         let grain = Elementwise.grain
         let chunks = (buffer.count + grain - 1) / grain
         if chunks > capacity {
@@ -112,7 +118,6 @@ final class NonFiniteScan {
             capacity = chunks
         }
         let flags = chunkFlags
-        let values = buffer.pointer
         pool.parallelRanges(buffer.count, grain: grain) { range in
             // No early exit: the branch-free loop vectorises (~50 GB/s from cache here).
             var bad = false

@@ -99,6 +99,7 @@ extension Trainer {
     @discardableResult
     func saveCheckpoint(epoch: Int, batch: Int, report: EpochReport? = nil, wait: Bool) throws(TrainingError) -> String? {
         guard faults.options.checkpoints != nil else { return nil }
+        try synchronizeOptimizerState()
         var sums = [epochLoss, epochCorrect]
         if batch > 0 { try reduce(&sums) } else { sums = [0, 0] }
         // The parameters are bitwise the same on every rank, so every rank reaches the same verdict.

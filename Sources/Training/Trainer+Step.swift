@@ -12,6 +12,8 @@ extension Trainer {
     func step(batch: Int) throws(TrainingError) {
         let health = logsHealthThisStep
         if health { activity.active.fill(0) }
+        let measureNorm = batch == stepsPerEpoch - 1
+        shardedStep = shardsUpdate(health: health, measureNorm: measureNorm)
         let local = config.microBatchCount / communicator.size
         let first = communicator.rank * local
         accumulate(batch: batch, microBatches: first..<(first + local), slot: 0, chain: 0, onSpine: true, health: health)
@@ -28,12 +30,19 @@ extension Trainer {
         let agreed = try agreeAtStepBoundary()
         let reduced = ContinuousClock.now
         times.waiting += reduced - start
+        let waitingBefore = times.waiting
         if agreed {
             try updateRunningStatistics()
             if health { try reportHealth(gradientSlots[0]) }
-            applyUpdate(gradientSlots[0], measureNorm: batch == stepsPerEpoch - 1)
+            if shardedStep {
+                try applyShardedUpdate(gradientSlots[0])
+            } else {
+                // Every rank updates everything: the state must be whole again.
+                try synchronizeOptimizerState()
+                applyUpdate(gradientSlots[0], measureNorm: measureNorm)
+            }
         }
-        times.optimizer += ContinuousClock.now - reduced
+        times.optimizer += (ContinuousClock.now - reduced) - (times.waiting - waitingBefore)
         times.steps += 1
         stepIndex += 1
     }
@@ -78,6 +87,104 @@ extension Trainer {
                 maxNorm.apply(to: parameters, offset: slot.offset, inputs: slot.shape[0], outputs: slot.shape[1], pool: pool)
             }
         }
+    }
+
+    /// Whether this step's update is sharded (ZeRO stage 1): the buckets are
+    /// only reduce-scattered, each rank applies the optimizer to the part it
+    /// owns, and the updated parameters are allgathered — the same bits as
+    /// every rank updating everything, with each rank doing 1/P of the
+    /// optimizer's work and the same traffic as the allreduce. Only where
+    /// every step of the update is elementwise: not with clipping by the
+    /// global norm or max-norm, and not when the whole reduced gradient is
+    /// looked at (gradient health, the epoch's last gradient norm).
+    func shardsUpdate(health: Bool, measureNorm: Bool) -> Bool {
+        guard communicator.size > 1, communicator.ownedRange(count: 2) != 0..<2, !health, !measureNorm,
+              config.maxNorm == nil
+        else { return false }
+        if case .byNorm = config.clipping { return false }
+        return true
+    }
+
+    /// The sharded update: clip by value and add the penalties (elementwise,
+    /// so everywhere), then bucket by bucket step the optimizer on this rank's
+    /// owned part and start allgathering the bucket's parameters, which
+    /// travel while the next buckets are updated.
+    private func applyShardedUpdate(_ gradient: FloatBuffer) throws(TrainingError) {
+        config.clipping?.apply(to: gradient, pool: pool)
+        if config.penalty.isActive {
+            config.penalty.apply(parameters: parameters, gradients: gradient, mask: decayMask, pool: pool)
+        }
+        lastLearningRate = Float(schedule.learningRate(step: stepIndex, epoch: epoch, state: scheduleState))
+        do throws(CollectiveError) {
+            for layer in buckets.buckets {
+                for bucket in layer {
+                    let owned = communicator.ownedRange(count: bucket.range.count)
+                    optimizer.apply(
+                        parameters: parameters, gradients: gradient, learningRate: lastLearningRate,
+                        range: (bucket.range.lowerBound + owned.lowerBound)..<(bucket.range.lowerBound + owned.upperBound),
+                        pool: pool)
+                    if let error = pendingCommunicationError { throw error }
+                    try communicator.startAllgather(
+                        UnsafeMutableBufferPointer(
+                            start: parameters.pointer + bucket.range.lowerBound, count: bucket.range.count),
+                        bucket: bucket.id)
+                    reductionsInFlight = true
+                }
+            }
+            let start = ContinuousClock.now
+            reductionsInFlight = false
+            if let error = pendingCommunicationError { throw error }
+            try communicator.finishSums()
+            times.waiting += ContinuousClock.now - start
+            communicationTime += ContinuousClock.now - start
+        } catch {
+            reductionsInFlight = false
+            pendingCommunicationError = nil
+            throw .communication(error.description)
+        }
+        optimizer.stepCount += 1
+        optimizerStateSharded = true
+    }
+
+    /// Gives every rank every rank's owned part of `buffer`, bucket by bucket.
+    private func allgatherBuckets(_ buffer: FloatBuffer) throws(TrainingError) {
+        let start = ContinuousClock.now
+        do throws(CollectiveError) {
+            for layer in buckets.buckets {
+                for bucket in layer {
+                    try communicator.startAllgather(
+                        UnsafeMutableBufferPointer(start: buffer.pointer + bucket.range.lowerBound, count: bucket.range.count),
+                        bucket: bucket.id)
+                }
+            }
+            try communicator.finishSums()
+        } catch {
+            throw .communication(error.description)
+        }
+        communicationTime += ContinuousClock.now - start
+    }
+
+    /// Makes the optimizer state whole on every rank after sharded updates
+    /// (a checkpoint saves it). Every rank calls it at the same point.
+    func synchronizeOptimizerState() throws(TrainingError) {
+        guard optimizerStateSharded else { return }
+        for buffer in optimizer.state { try allgatherBuckets(buffer) }
+        optimizerStateSharded = false
+    }
+
+    /// Whether the reduced gradient holds NaN or Inf: in a sharded step each
+    /// rank looks at the parts it owns (the step boundary's MAX covers the rest).
+    func reducedGradientIsNonFinite() -> Bool {
+        guard shardedStep else { return faults.scan.containsNonFinite(gradientSlots[0], pool: pool) }
+        for layer in buckets.buckets {
+            for bucket in layer {
+                let owned = communicator.ownedRange(count: bucket.range.count)
+                let values = UnsafeBufferPointer(
+                    start: gradientSlots[0].pointer + bucket.range.lowerBound + owned.lowerBound, count: owned.count)
+                if faults.scan.containsNonFinite(values, pool: pool) { return true }
+            }
+        }
+        return false
     }
 
     /// Sums the gradients of `microBatches` into `gradientSlots[slot]`:
@@ -150,10 +257,13 @@ extension Trainer {
         let start = ContinuousClock.now
         do {
             for bucket in buckets.buckets[layer] {
-                try communicator.startSum(
-                    UnsafeMutableBufferPointer(
-                        start: gradientSlots[0].pointer + bucket.range.lowerBound, count: bucket.range.count),
-                    bucket: bucket.id)
+                let values = UnsafeMutableBufferPointer(
+                    start: gradientSlots[0].pointer + bucket.range.lowerBound, count: bucket.range.count)
+                if shardedStep {
+                    try communicator.startReduceScatter(values, bucket: bucket.id)
+                } else {
+                    try communicator.startSum(values, bucket: bucket.id)
+                }
             }
             reductionsInFlight = true
             try communicator.progressSums()

@@ -20,7 +20,7 @@ extension Trainer {
         let stopCode = faults.options.preemption?.stopCode(afterStep: stepIndex + 1) ?? 0
         let lossBad = !(epochLoss.isFinite && epochCorrect.isFinite)
         // A bad loss makes the step bad already; only a finite one needs the gradient scanned.
-        let gradientBad = !lossBad && faults.scan.containsNonFinite(gradientSlots[0], pool: pool)
+        let gradientBad = !lossBad && reducedGradientIsNonFinite()
         if communicator.rank == 0, faults.writeFailure == nil, let error = faults.writer?.lastError {
             faults.writeFailure = error
         }

@@ -167,6 +167,11 @@ public final class Trainer {
     var pendingCommunicationError: CollectiveError?
     /// Whether bucket reductions of the current step have been started and not finished.
     var reductionsInFlight = false
+    /// Whether the current step's update is sharded across ranks (see `shardsUpdate`).
+    var shardedStep = false
+    /// Whether optimizer state is current only on this rank's owned ranges
+    /// since a sharded update (`synchronizeOptimizerState` makes it whole).
+    var optimizerStateSharded = false
     /// Buffers of a block of micro-batches (see `runBlock`).
     let block: MicroBatchBlock
     let evaluationWorkspace: Workspace

@@ -92,3 +92,40 @@ import Testing
         }
     }
 }
+
+@Suite struct ShardedReductionTests {
+    /// The owned ranges of the ranks cut a buffer into disjoint pieces that
+    /// cover it; after a reduce-scatter each rank's piece holds the tree sum;
+    /// writing something else there and allgathering gives every rank every
+    /// rank's piece.
+    @Test(arguments: [1, 2, 4, 8], [0, 3, 1001])
+    func reduceScatterThenAllgatherHandsOutEveryOwnedPiece(ranks: Int, count: Int) throws {
+        let outcomes = InProcessCommunicatorGroup(size: ranks, messagePieceBytes: 64).run { communicator in
+            var values = RankSeededData.floats(rank: communicator.rank, count: count)
+            try values.withUnsafeMutableBufferPointer { try communicator.startReduceScatter($0, bucket: 0) }
+            try communicator.finishSums()
+            let owned = communicator.ownedRange(count: count)
+            let summed = Array(values[owned])
+            // Each rank replaces its piece by a value only it can know.
+            for index in owned { values[index] = Float(communicator.rank * 10_000 + index) }
+            try values.withUnsafeMutableBufferPointer { try communicator.startAllgather($0, bucket: 0) }
+            try communicator.finishSums()
+            return (owned, summed, values)
+        }
+        let expected = balancedTreeSum((0..<ranks).map { RankSeededData.floats(rank: $0, count: count) })
+        var covered = [Int](repeating: -1, count: count)
+        for (rank, outcome) in outcomes.enumerated() {
+            let (owned, summed, _) = try outcome.get()
+            #expect(RankSeededData.bits(summed) == RankSeededData.bits(Array(expected[owned])), "rank \(rank)")
+            for index in owned {
+                #expect(covered[index] == -1, "element \(index) owned twice")
+                covered[index] = rank
+            }
+        }
+        #expect(!covered.contains(-1))
+        let gathered = covered.indices.map { Float(covered[$0] * 10_000 + $0) }
+        for outcome in outcomes {
+            #expect(try outcome.get().2 == gathered)
+        }
+    }
+}

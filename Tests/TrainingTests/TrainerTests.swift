@@ -310,3 +310,34 @@ extension Double {
         #expect(Set(fingerprints).count == 1, "\(fingerprints)")
     }
 }
+
+@Suite struct ShardedUpdateTests {
+    /// In-process ranks update only their owned parts of every bucket and
+    /// allgather the parameters; once synchronized, their optimizer state
+    /// (Adam's m and v, SGD's momentum) is bitwise the single process's.
+    @Test(arguments: [OptimizerConfig.adam(), .sgd(momentum: 0.9, nesterov: false)], [2, 4])
+    func optimizerStateMatchesTheSingleProcessOnceSynchronized(optimizer: OptimizerConfig, ranks: Int) throws {
+        let config = try smallConfig(optimizer: optimizer)
+        let single = try Trainer(
+            config: config, train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 1))
+        // Stop before the epoch's last step, which updates unsharded.
+        _ = try single.benchmark(warmup: 0, steps: 5)
+        let reference = single.optimizer.state.map(\.array)
+        let outcomes = InProcessCommunicatorGroup(size: ranks).run { communicator in
+            let data = syntheticDataset()
+            let trainer = try Trainer(
+                config: config, train: data, test: data, communicator: communicator, pool: ThreadPool(threadCount: 1))
+            _ = try trainer.benchmark(warmup: 0, steps: 5)
+            let sharded = trainer.optimizerStateSharded
+            try trainer.synchronizeOptimizerState()
+            return (sharded, trainer.optimizer.state.map(\.array), trainer.fingerprint())
+        }
+        for (rank, outcome) in outcomes.enumerated() {
+            let (sharded, state, fingerprint) = try outcome.get()
+            #expect(sharded, "rank \(rank) did not shard the update")
+            #expect(state.map { $0.map(\.bitPattern) } == reference.map { $0.map(\.bitPattern) }, "rank \(rank)")
+            #expect(fingerprint == single.fingerprint(), "rank \(rank)")
+        }
+    }
+}
