@@ -140,7 +140,20 @@ extension Activation {
                 let ai = a.pointer + i * a.rowStride
                 switch activation {
                 case .relu:
-                    for j in 0..<n where zi[j] <= 0 { gi[j] = 0 }
+                    // Eight lanes at a time: the compiler leaves the scalar
+                    // form as a branch per element (random signs mispredict).
+                    var j = 0
+                    while j + 8 <= n {
+                        let zj = UnsafeRawPointer(zi + j).loadUnaligned(as: SIMD8<Float>.self)
+                        let gj = UnsafeRawPointer(gi + j).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(gi + j).storeBytes(
+                            of: gj.replacing(with: 0, where: zj .<= 0), as: SIMD8<Float>.self)
+                        j += 8
+                    }
+                    while j < n {
+                        if zi[j] <= 0 { gi[j] = 0 }
+                        j += 1
+                    }
                 default:
                     if let slopes {
                         for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
