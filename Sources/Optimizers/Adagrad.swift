@@ -34,23 +34,8 @@ public final class Adagrad: Optimizer {
         self.state = [sum]
     }
 
-    /// One Adagrad step; see the file header.
-    public func apply(
-        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
-    ) {
-        checkUpdateArguments(
-            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate, range: range)
-        // Legend: p parameters (N), g gradients (N), s sum of squared gradients (N); lr, eps = ε.
-        let p = parameters.pointer + range.lowerBound
-        let g = gradients.pointer + range.lowerBound
-        let s = state[0].pointer + range.lowerBound
-        let lr = learningRate, eps = epsilon
-        pool.parallelRanges(range.count) { chunk in
-            for i in chunk {
-                s[i] += g[i] * g[i]
-                p[i] -= lr * (g[i] / (nonNegativeSquareRoot(s[i]) + eps))
-            }
-        }
+    /// One Adagrad step as an elementwise kernel; see the file header.
+    public func kernel(learningRate: Float) -> OptimizerKernel {
+        .adagrad(learningRate: learningRate, epsilon: epsilon, sum: state[0].pointer)
     }
 }

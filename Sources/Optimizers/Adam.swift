@@ -55,47 +55,15 @@ public final class Adam: Optimizer {
         self.state = (0..<(amsgrad ? 3 : 2)).map { _ in FloatBuffer(count: parameterCount) }
     }
 
-    /// One Adam(W) step; see the file header.
-    public func apply(
-        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
-    ) {
-        checkUpdateArguments(
-            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate, range: range)
+    /// One Adam(W) step as an elementwise kernel; see the file header.
+    public func kernel(learningRate: Float) -> OptimizerKernel {
         let t = Double(stepCount + 1)
         let correction1 = 1 - pow(Double(beta1), t)
         let correction2 = 1 - pow(Double(beta2), t)
-        // Legend: p parameters (N), g gradients (N), m first moment (N), v second moment (N),
-        // vmax running maximum of v (N); b1, b2 = β1, β2; eps = ε.
-        let decay = Float(1 - Double(learningRate) * Double(weightDecay))
-        let stepSize = Float(Double(learningRate) / correction1)
-        let sqrtCorrection2 = Float(correction2.squareRoot())
-        let b1 = beta1, b2 = beta2, eps = epsilon
-        let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
-        let p = parameters.pointer + range.lowerBound
-        let g = gradients.pointer + range.lowerBound
-        let m = state[0].pointer + range.lowerBound
-        let v = state[1].pointer + range.lowerBound
-        if amsgrad {
-            let vmax = state[2].pointer + range.lowerBound
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    p[i] *= decay
-                    m[i] = b1 * m[i] + oneMinusB1 * g[i]
-                    v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
-                    vmax[i] = max(vmax[i], v[i])
-                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(vmax[i]) / sqrtCorrection2 + eps))
-                }
-            }
-        } else {
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    p[i] *= decay
-                    m[i] = b1 * m[i] + oneMinusB1 * g[i]
-                    v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
-                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(v[i]) / sqrtCorrection2 + eps))
-                }
-            }
-        }
+        return .adam(
+            decay: Float(1 - Double(learningRate) * Double(weightDecay)),
+            stepSize: Float(Double(learningRate) / correction1),
+            sqrtCorrection2: Float(correction2.squareRoot()), beta1: beta1, beta2: beta2, epsilon: epsilon,
+            m: state[0].pointer, v: state[1].pointer, vmax: amsgrad ? state[2].pointer : nil)
     }
 }

@@ -17,20 +17,123 @@ public protocol Optimizer: AnyObject {
     var stepCount: Int { get set }
     /// Floats of the arena.
     var parameterCount: Int { get }
+    /// The step numbered `stepCount + 1` with `learningRate` as an
+    /// elementwise kernel over the state buffers: any piece of the arena,
+    /// from any thread, without counting the step.
+    func kernel(learningRate: Float) -> OptimizerKernel
+}
+
+extension Optimizer {
     /// Applies the step numbered `stepCount + 1` with `learningRate` to the
     /// elements `range` of `parameters` (N), using `gradients` (N), the mean
     /// over the global batch, without counting the step. Elements outside
     /// `range`, state included, are not touched, so the ranks of a job can
     /// each apply one part of a step (then `stepCount += 1` on every rank).
-    func apply(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool)
-}
+    public func apply(
+        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
+    ) {
+        checkUpdateArguments(
+            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
+            learningRate: learningRate, range: range)
+        let kernel = kernel(learningRate: learningRate)
+        let p = parameters.pointer
+        let g = gradients.pointer
+        pool.parallelRanges(range.count) { chunk in
+            let start = range.lowerBound + chunk.lowerBound
+            kernel.apply(offset: start, count: chunk.count, gradient: g + start, parameters: p)
+        }
+    }
 
-extension Optimizer {
     /// Applies one step to the whole arena and increments `stepCount`.
     public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, pool: ThreadPool) {
         apply(parameters: parameters, gradients: gradients, learningRate: learningRate, range: 0..<parameterCount,
               pool: pool)
         stepCount += 1
+    }
+}
+
+/// One optimizer step's arithmetic: the step's constants and the state
+/// buffers' base pointers (no allocation). `apply` is the only place the
+/// formulas of the file headers are written, so an update applied in pieces
+/// — by ranges, by ranks, or row by row inside a GEMM tile — has the bits of
+/// the whole update.
+public enum OptimizerKernel {
+    case sgd(learningRate: Float)
+    case sgdMomentum(learningRate: Float, momentum: Float, nesterov: Bool, buffer: UnsafeMutablePointer<Float>)
+    case adam(
+        decay: Float, stepSize: Float, sqrtCorrection2: Float, beta1: Float, beta2: Float, epsilon: Float,
+        m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, vmax: UnsafeMutablePointer<Float>?)
+    case rmsprop(
+        learningRate: Float, alpha: Float, epsilon: Float, momentum: Float, v: UnsafeMutablePointer<Float>,
+        buffer: UnsafeMutablePointer<Float>?)
+    case adagrad(learningRate: Float, epsilon: Float, sum: UnsafeMutablePointer<Float>)
+
+    /// Updates arena elements offset..<offset + count of `parameters` (and
+    /// of the state) from `gradient[0..<count]`.
+    public func apply(offset: Int, count: Int, gradient g: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>) {
+        // Legend: p parameters, g gradients, b momentum buffer, m and v Adam's moments,
+        // vmax their running maximum, s Adagrad's sum; per element i of the piece.
+        let p = parameters + offset
+        switch self {
+        case .sgd(let lr):
+            for i in 0..<count { p[i] -= lr * g[i] }
+        case .sgdMomentum(let lr, let mu, let nesterov, let buffer):
+            let b = buffer + offset
+            if nesterov {
+                for i in 0..<count {
+                    b[i] = mu * b[i] + g[i]
+                    p[i] -= lr * (g[i] + mu * b[i])
+                }
+            } else {
+                for i in 0..<count {
+                    b[i] = mu * b[i] + g[i]
+                    p[i] -= lr * b[i]
+                }
+            }
+        case .adam(let decay, let stepSize, let sqrtCorrection2, let b1, let b2, let eps, let mBase, let vBase, let vmaxBase):
+            let m = mBase + offset
+            let v = vBase + offset
+            let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
+            if let vmaxBase {
+                let vmax = vmaxBase + offset
+                for i in 0..<count {
+                    p[i] *= decay
+                    m[i] = b1 * m[i] + oneMinusB1 * g[i]
+                    v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
+                    vmax[i] = max(vmax[i], v[i])
+                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(vmax[i]) / sqrtCorrection2 + eps))
+                }
+            } else {
+                for i in 0..<count {
+                    p[i] *= decay
+                    m[i] = b1 * m[i] + oneMinusB1 * g[i]
+                    v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
+                    p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(v[i]) / sqrtCorrection2 + eps))
+                }
+            }
+        case .rmsprop(let lr, let a, let eps, let mu, let vBase, let buffer):
+            let v = vBase + offset
+            let oneMinusA = 1 - a
+            if let buffer {
+                let b = buffer + offset
+                for i in 0..<count {
+                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
+                    b[i] = mu * b[i] + g[i] / (nonNegativeSquareRoot(v[i]) + eps)
+                    p[i] -= lr * b[i]
+                }
+            } else {
+                for i in 0..<count {
+                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
+                    p[i] -= lr * (g[i] / (nonNegativeSquareRoot(v[i]) + eps))
+                }
+            }
+        case .adagrad(let lr, let eps, let sum):
+            let s = sum + offset
+            for i in 0..<count {
+                s[i] += g[i] * g[i]
+                p[i] -= lr * (g[i] / (nonNegativeSquareRoot(s[i]) + eps))
+            }
+        }
     }
 }
 

@@ -35,35 +35,10 @@ public final class RMSprop: Optimizer {
         self.state = (0..<(momentum > 0 ? 2 : 1)).map { _ in FloatBuffer(count: parameterCount) }
     }
 
-    /// One RMSprop step; see the file header.
-    public func apply(
-        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
-    ) {
-        checkUpdateArguments(
-            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate, range: range)
-        // Legend: p parameters (N), g gradients (N), v squared-gradient average (N),
-        // b momentum buffer (N); lr, a = α, eps = ε, mu = μ.
-        let p = parameters.pointer + range.lowerBound
-        let g = gradients.pointer + range.lowerBound
-        let v = state[0].pointer + range.lowerBound
-        let lr = learningRate, a = alpha, oneMinusA = 1 - alpha, eps = epsilon, mu = momentum
-        if state.count == 2 {
-            let b = state[1].pointer + range.lowerBound
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
-                    b[i] = mu * b[i] + g[i] / (nonNegativeSquareRoot(v[i]) + eps)
-                    p[i] -= lr * b[i]
-                }
-            }
-        } else {
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    v[i] = a * v[i] + oneMinusA * (g[i] * g[i])
-                    p[i] -= lr * (g[i] / (nonNegativeSquareRoot(v[i]) + eps))
-                }
-            }
-        }
+    /// One RMSprop step as an elementwise kernel; see the file header.
+    public func kernel(learningRate: Float) -> OptimizerKernel {
+        .rmsprop(
+            learningRate: learningRate, alpha: alpha, epsilon: epsilon, momentum: momentum, v: state[0].pointer,
+            buffer: state.count == 2 ? state[1].pointer : nil)
     }
 }

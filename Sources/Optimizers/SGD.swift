@@ -31,38 +31,9 @@ public final class SGD: Optimizer {
         self.state = momentum > 0 ? [FloatBuffer(count: parameterCount)] : []
     }
 
-    /// p ← p − lr·(update direction); see the file header.
-    public func apply(
-        parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, range: Range<Int>, pool: ThreadPool
-    ) {
-        checkUpdateArguments(
-            parameterCount: parameterCount, parameters: parameters, gradients: gradients,
-            learningRate: learningRate, range: range)
-        // Legend: p parameters (N), g gradients (N), b momentum buffer (N), lr, mu = μ.
-        let p = parameters.pointer + range.lowerBound
-        let g = gradients.pointer + range.lowerBound
-        let lr = learningRate
-        let mu = momentum
-        if state.isEmpty {
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk { p[i] -= lr * g[i] }
-            }
-        } else if nesterov {
-            let b = state[0].pointer + range.lowerBound
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    b[i] = mu * b[i] + g[i]
-                    p[i] -= lr * (g[i] + mu * b[i])
-                }
-            }
-        } else {
-            let b = state[0].pointer + range.lowerBound
-            pool.parallelRanges(range.count) { chunk in
-                for i in chunk {
-                    b[i] = mu * b[i] + g[i]
-                    p[i] -= lr * b[i]
-                }
-            }
-        }
+    /// One SGD step as an elementwise kernel; see the file header.
+    public func kernel(learningRate: Float) -> OptimizerKernel {
+        guard let buffer = state.first else { return .sgd(learningRate: learningRate) }
+        return .sgdMomentum(learningRate: learningRate, momentum: momentum, nesterov: nesterov, buffer: buffer.pointer)
     }
 }
