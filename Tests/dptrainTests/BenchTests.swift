@@ -1,0 +1,59 @@
+// `dptrain bench`: the report's fields and the relations between them (no
+// timing assertions: speed is what the command measures, not what a test
+// expects).
+
+import Foundation
+import Testing
+
+@Suite(.serialized) struct BenchTests {
+    static let small = [
+        "bench", "--model", "32-16:relu-4:softmax", "--batch-size", "16", "--micro-batch", "4",
+        "--steps", "10", "--warmup", "2", "--threads", "1", "--json",
+    ]
+
+    /// The JSON report of a small model, on `ranks` ranks (nil: without mpiexec).
+    static func report(ranks: Int?) throws -> [String: Any] {
+        let result = try Binary.run(small, ranks: ranks, timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last { $0.hasPrefix("{") })
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    @Test(arguments: [nil, 2] as [Int?])
+    func theReportHoldsTheLimitTheRatioAndTheSplitOfAStep(ranks: Int?) throws {
+        let report = try Self.report(ranks: ranks)
+        #expect(report["ranks"] as? Int == ranks ?? 1)
+        #expect(report["threads"] as? Int == 1)
+        #expect(report["steps"] as? Int == 10)
+        #expect(report["model"] as? String == "32-16:relu-4:softmax")
+        let median = try #require(report["medianStepSamplesPerSecond"] as? Double)
+        let limit = try #require(report["limitSamplesPerSecond"] as? Double)
+        let best = try #require(report["bestLimitSamplesPerSecond"] as? Double)
+        let ratio = try #require(report["ratio"] as? Double)
+        #expect(median > 0 && limit > 0)
+        // The ratio is the median step against the median repetition, and the
+        // best repetition is at least as fast as the median one.
+        #expect(abs(ratio - median / limit) <= 1e-9 * ratio)
+        #expect(best >= limit)
+        let split = try #require(report["split"] as? [String: Double])
+        #expect(Set(split.keys) == [
+            "forward_gemm", "backward_gemm", "gemm_slowdown", "elementwise", "optimizer", "reduction", "waiting",
+        ])
+        #expect(split.values.allSatisfy { $0.isFinite })
+        let forward = try #require(split["forward_gemm"])
+        let backward = try #require(split["backward_gemm"])
+        #expect(forward > 0 && backward > 0)
+        let peak = try #require(report["peakResidentBytes"] as? Int)
+        #expect(peak > 1 << 20)
+    }
+
+    @Test func theTextReportNamesTheLimitAndTheRatio() throws {
+        let result = try Binary.run(Array(Self.small.dropLast()), timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("bench 32-16:relu-4:softmax  B 16  m 4  1 rank × 1 thread  10 steps") == true,
+                "\(result.stdout)")
+        #expect(lines.contains { $0.hasPrefix("samples/s ") && $0.contains("GEMM-bound limit") && $0.contains("ratio ") })
+        #expect(lines.contains { $0.hasPrefix("per step (ms, rank 0): forward GEMM ") })
+    }
+}
