@@ -113,7 +113,7 @@ private final class PoolState: @unchecked Sendable {
     private let nextTask = Atomic<Int>(0)
 
     /// Polls of `generation` before a worker sleeps (tens of microseconds).
-    private static let spinLimit = 20_000
+    private static let spinLimit = 200_000
 
     init(workerCount: Int) {
         self.workerCount = workerCount
