@@ -108,7 +108,7 @@ public enum Benchmark {
     }
 
     /// Seconds since this process started (/proc/self/stat start time against /proc/uptime).
-    static func processAge() -> Double {
+    public static func processAge() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
               let uptime = Double(uptimeText.split(separator: " ").first ?? ""),

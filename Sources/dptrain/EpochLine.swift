@@ -11,7 +11,9 @@ import Training
 struct EpochLine {
     let text: String
 
-    init(_ report: EpochReport) {
+    /// `secondsSinceLaunch`, when given, ends the line as `  at 12.34 s`: the
+    /// wall time from process start, so time to an accuracy reads off the log.
+    init(_ report: EpochReport, secondsSinceLaunch: Double? = nil) {
         var line = "epoch \(report.epoch)/\(report.epochs)  train loss \(fixed(report.trainLoss, 4))"
         if let accuracy = report.trainAccuracy { line += " acc \(percent(accuracy))" }
         if let loss = report.validationLoss {
@@ -27,6 +29,7 @@ struct EpochLine {
         if report.skippedSteps > 0 {
             line += "  skipped \(report.skippedSteps) step\(report.skippedSteps == 1 ? "" : "s") with NaN/Inf"
         }
+        if let secondsSinceLaunch { line += "  at \(fixed(secondsSinceLaunch, 2)) s" }
         text = line
     }
 }

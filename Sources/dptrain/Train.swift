@@ -193,7 +193,7 @@ struct Train: ParsableCommand {
         let summary = try trainer.run { report in
             totalSamples += samplesPerEpoch
             totalSeconds += samplesPerEpoch / report.samplesPerSecond
-            progress?.epochEnd(line: EpochLine(report).text)
+            progress?.epochEnd(line: EpochLine(report, secondsSinceLaunch: Benchmark.processAge()).text)
             outputs?.epoch(report, step: report.epoch * trainer.stepsPerEpoch)
             flush()
         }

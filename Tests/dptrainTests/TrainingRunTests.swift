@@ -27,7 +27,15 @@ struct TrainingRunTests {
         let result = try Binary.run(["train", "--train-limit", "1024", "--test-limit", "200", "--epochs", "2"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.filter { $0.contains(" epoch ") || $0.hasPrefix("epoch ") && $0.contains("test loss") }.count == 2)
+        let epochs = lines.filter { ($0.contains(" epoch ") || $0.hasPrefix("epoch ")) && $0.contains("test loss") }
+        #expect(epochs.count == 2)
+        // Each epoch line ends with the wall time since launch, which grows.
+        let times = epochs.compactMap { line -> Double? in
+            guard let range = line.range(of: "  at ", options: .backwards), line.hasSuffix(" s") else { return nil }
+            return Double(line[range.upperBound...].dropLast(2))
+        }
+        #expect(times.count == 2, "\(epochs)")
+        #expect(times.first.map { $0 > 0 } == true && times == times.sorted())
         #expect(lines.contains { $0.contains("GEMM-bound limit") })
         #expect(result.fingerprint?.count == 64)
     }
