@@ -95,28 +95,9 @@ extension Activation {
         preActivation z: Matrix, bias: UnsafePointer<Float>, output a: Matrix,
         slopes: UnsafePointer<Float>?, pool: ThreadPool
     ) {
-        let n = z.columns
-        let grain = rowsPerTask(columns: n)
-        let activation = self
-        pool.parallelRanges(z.rows, grain: grain) { rows in
-            for i in rows {
-                let zi = z.pointer + i * z.rowStride
-                let ai = a.pointer + i * a.rowStride
-                for j in 0..<n { zi[j] += bias[j] }
-                switch activation {
-                case .identity:
-                    ai.update(from: zi, count: n)
-                case .relu:
-                    for j in 0..<n { ai[j] = max(zi[j], 0) }
-                default:
-                    if let slopes {
-                        for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
-                    } else {
-                        for j in 0..<n { ai[j] = activation.value(zi[j]) }
-                    }
-                }
-            }
-        }
+        pool.parallelRanges(
+            z.rows, grain: rowsPerTask(columns: z.columns),
+            ForwardRows(z: z, a: a, bias: bias, slopes: slopes, activation: self, n: z.columns))
     }
 
     /// Evaluation-only forward: z += bias, then z = f(z) in place.
@@ -130,36 +111,69 @@ extension Activation {
         slopes: UnsafePointer<Float>?, pool: ThreadPool
     ) {
         if self == .identity { return }
-        let n = z.columns
-        let grain = rowsPerTask(columns: n)
-        let activation = self
-        pool.parallelRanges(z.rows, grain: grain) { rows in
-            for i in rows {
-                let gi = gradient.pointer + i * gradient.rowStride
-                let zi = z.pointer + i * z.rowStride
-                let ai = a.pointer + i * a.rowStride
-                switch activation {
-                case .relu:
-                    // Eight lanes at a time: the compiler leaves the scalar
-                    // form as a branch per element (random signs mispredict).
-                    var j = 0
-                    while j + 8 <= n {
-                        let zj = UnsafeRawPointer(zi + j).loadUnaligned(as: SIMD8<Float>.self)
-                        let gj = UnsafeRawPointer(gi + j).loadUnaligned(as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(gi + j).storeBytes(
-                            of: gj.replacing(with: 0, where: zj .<= 0), as: SIMD8<Float>.self)
-                        j += 8
-                    }
-                    while j < n {
-                        if zi[j] <= 0 { gi[j] = 0 }
-                        j += 1
-                    }
-                default:
-                    if let slopes {
-                        for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
-                    } else {
-                        for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
-                    }
+        pool.parallelRanges(
+            z.rows, grain: rowsPerTask(columns: z.columns),
+            BackwardRows(gradient: gradient, z: z, a: a, slopes: slopes, activation: self, n: z.columns))
+    }
+}
+
+/// Rows of `Activation.forward`.
+private struct ForwardRows: RangeJob {
+    let z: Matrix, a: Matrix, bias: UnsafePointer<Float>, slopes: UnsafePointer<Float>?
+    let activation: Activation, n: Int
+
+    func run(_ rows: Range<Int>) {
+        for i in rows {
+            let zi = z.pointer + i * z.rowStride
+            let ai = a.pointer + i * a.rowStride
+            for j in 0..<n { zi[j] += bias[j] }
+            switch activation {
+            case .identity:
+                ai.update(from: zi, count: n)
+            case .relu:
+                for j in 0..<n { ai[j] = max(zi[j], 0) }
+            default:
+                if let slopes {
+                    for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
+                } else {
+                    for j in 0..<n { ai[j] = activation.value(zi[j]) }
+                }
+            }
+        }
+    }
+}
+
+/// Rows of `Activation.backward`.
+private struct BackwardRows: RangeJob {
+    let gradient: Matrix, z: Matrix, a: Matrix, slopes: UnsafePointer<Float>?
+    let activation: Activation, n: Int
+
+    func run(_ rows: Range<Int>) {
+        for i in rows {
+            let gi = gradient.pointer + i * gradient.rowStride
+            let zi = z.pointer + i * z.rowStride
+            let ai = a.pointer + i * a.rowStride
+            switch activation {
+            case .relu:
+                // Eight lanes at a time: the compiler leaves the scalar
+                // form as a branch per element (random signs mispredict).
+                var j = 0
+                while j + 8 <= n {
+                    let zj = UnsafeRawPointer(zi + j).loadUnaligned(as: SIMD8<Float>.self)
+                    let gj = UnsafeRawPointer(gi + j).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(gi + j).storeBytes(
+                        of: gj.replacing(with: 0, where: zj .<= 0), as: SIMD8<Float>.self)
+                    j += 8
+                }
+                while j < n {
+                    if zi[j] <= 0 { gi[j] = 0 }
+                    j += 1
+                }
+            default:
+                if let slopes {
+                    for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
+                } else {
+                    for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
                 }
             }
         }

@@ -10,14 +10,7 @@ public let columnsPerTask = 256
 public enum ColumnSums {
     /// out[j] = Σ_i x[i,j]; x is (m, n), out is (n).
     public static func sum(_ x: Matrix, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let m = x.rows
-        pool.parallelRanges(x.columns, grain: columnsPerTask) { columns in
-            for j in columns { out[j] = 0 }
-            for i in 0..<m {
-                let xi = x.pointer + i * x.rowStride
-                for j in columns { out[j] += xi[j] }
-            }
-        }
+        pool.parallelRanges(x.columns, grain: columnsPerTask, Sums(x: x, out: out))
     }
 
     /// out[j] = Σ_i [z[i,j] ≤ 0] · z[i,j] · g[i,j], the PReLU slope gradient,
@@ -26,10 +19,29 @@ public enum ColumnSums {
         outputGradient g: Matrix, preActivation z: Matrix,
         into out: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
-        let m = z.rows
-        pool.parallelRanges(z.columns, grain: columnsPerTask) { columns in
+        pool.parallelRanges(z.columns, grain: columnsPerTask, SlopeSums(g: g, z: z, out: out))
+    }
+
+    /// Columns of `sum`.
+    private struct Sums: RangeJob {
+        let x: Matrix, out: UnsafeMutablePointer<Float>
+
+        func run(_ columns: Range<Int>) {
             for j in columns { out[j] = 0 }
-            for i in 0..<m {
+            for i in 0..<x.rows {
+                let xi = x.pointer + i * x.rowStride
+                for j in columns { out[j] += xi[j] }
+            }
+        }
+    }
+
+    /// Columns of `preluSlopeGradient`.
+    private struct SlopeSums: RangeJob {
+        let g: Matrix, z: Matrix, out: UnsafeMutablePointer<Float>
+
+        func run(_ columns: Range<Int>) {
+            for j in columns { out[j] = 0 }
+            for i in 0..<z.rows {
                 let zi = z.pointer + i * z.rowStride
                 let gi = g.pointer + i * g.rowStride
                 for j in columns where zi[j] <= 0 { out[j] += zi[j] * gi[j] }

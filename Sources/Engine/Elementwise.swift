@@ -7,10 +7,15 @@ public enum Elementwise {
     /// target[i] += source[i] for every element; both buffers have the same count.
     public static func add(_ source: FloatBuffer, into target: FloatBuffer, pool: ThreadPool) {
         precondition(source.count == target.count, "add: \(source.count) elements into \(target.count)")
-        let s = source.pointer
-        let t = target.pointer
-        pool.parallelRanges(source.count, grain: grain) { range in
-            for i in range { t[i] += s[i] }
+        pool.parallelRanges(source.count, grain: grain, Add(source: source.pointer, target: target.pointer))
+    }
+
+    /// A range of `add`.
+    private struct Add: RangeJob {
+        let source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>
+
+        func run(_ range: Range<Int>) {
+            for i in range { target[i] += source[i] }
         }
     }
 }

@@ -55,15 +55,25 @@ public enum Gemm {
         _ = dpt_omp_set_one_thread()
         let start = timing ? ContinuousClock.now : nil
         defer { if let start { addElapsed(since: start) } }
-        let tiles = tileCount(columns: n)
-        pool.parallelFor(tiles) { tile in
+        pool.parallelFor(
+            tileCount(columns: n),
+            ProductTiles(a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c, m: m, n: n, k: k,
+                         beta: accumulate ? 1 : 0))
+    }
+
+    /// Column tile `tile` of C = op(A)·op(B) + beta·C: one `dnnl_sgemm` call.
+    private struct ProductTiles: PoolJob {
+        let a: Matrix, transposeA: Bool, b: Matrix, transposeB: Bool, c: Matrix
+        let m: Int, n: Int, k: Int, beta: Float
+
+        func run(_ tile: Int) {
             let first = tile * tileColumns
             let width = min(tileColumns, n - first)
             let bTile = transposeB ? b.pointer + first * b.rowStride : b.pointer + first
             singleCall(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
                 a: a.pointer, lda: a.rowStride, b: bTile, ldb: b.rowStride,
-                beta: accumulate ? 1 : 0, c: c.pointer + first, ldc: c.rowStride)
+                beta: beta, c: c.pointer + first, ldc: c.rowStride)
         }
     }
 
@@ -107,18 +117,30 @@ public enum Gemm {
         _ = dpt_omp_set_one_thread()
         let start = timing ? ContinuousClock.now : nil
         defer { if let start { addElapsed(since: start) } }
-        let count = a.count
-        let perThread = sumScratchPerThread(rows: m, count: count)
-        let ldc = c.rowStride
-        pool.parallelFor(tileCount(columns: n)) { tile in
+        pool.parallelFor(
+            tileCount(columns: n),
+            SummedTiles(
+                a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c, addends: addends, scratch: scratch,
+                perThread: sumScratchPerThread(rows: m, count: a.count), m: m, n: n, k: k))
+    }
+
+    /// Column tile `tile` of `sumOfProducts`: the tree of products in the
+    /// running thread's scratch, then the addends, then C.
+    private struct SummedTiles: PoolJob {
+        let a: UnsafeBufferPointer<Matrix>, transposeA: Bool, b: UnsafeBufferPointer<Matrix>, transposeB: Bool
+        let c: Matrix, addends: UnsafeBufferPointer<UnsafePointer<Float>>, scratch: UnsafeMutablePointer<Float>
+        let perThread: Int, m: Int, n: Int, k: Int
+
+        func run(_ tile: Int) {
             let firstColumn = tile * tileColumns
             let width = min(tileColumns, n - firstColumn)
             let base = scratch + ThreadPool.currentThreadIndex * perThread
+            let (m, k, ldc) = (self.m, self.k, c.rowStride)
             // Level 0 of the tree is C's own tile when nothing is added to it.
             func level(_ index: Int) -> (pointer: UnsafeMutablePointer<Float>, stride: Int) {
                 index == 0 && addends.isEmpty ? (c.pointer + firstColumn, ldc) : (base + index * m * tileColumns, width)
             }
-            BalancedTree.reduce(count) { i, depth in
+            BalancedTree.reduce(a.count) { i, depth in
                 let target = level(depth)
                 singleCall(
                     transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
@@ -135,10 +157,9 @@ public enum Gemm {
                 }
             }
             guard let outermost = addends.last else { return }
-            let x0 = base
             let outermostIsC = outermost == UnsafePointer(c.pointer)
             for row in 0..<m {
-                let x = x0 + row * width
+                let x = base + row * width
                 let offset = row * ldc + firstColumn
                 for addend in addends.dropLast() {
                     let s = addend + offset

@@ -73,9 +73,19 @@ extension Loss {
         gradient: Matrix?, rowLoss: UnsafeMutablePointer<Float>, rowCorrect: UnsafeMutablePointer<Float>,
         pool: ThreadPool
     ) {
-        let k = z.columns
-        let loss = self
-        pool.parallelRanges(z.rows, grain: rowsPerTask(columns: k)) { rows in
+        pool.parallelRanges(
+            z.rows, grain: rowsPerTask(columns: z.columns),
+            Rows(loss: self, z: z, targets: targets, scale: scale, gradient: gradient, rowLoss: rowLoss,
+                 rowCorrect: rowCorrect))
+    }
+
+    /// Rows of `evaluate`.
+    private struct Rows: RangeJob {
+        let loss: Loss, z: Matrix, targets: LossTargets, scale: Float, gradient: Matrix?
+        let rowLoss: UnsafeMutablePointer<Float>, rowCorrect: UnsafeMutablePointer<Float>
+
+        func run(_ rows: Range<Int>) {
+            let k = z.columns
             for i in rows {
                 let zi = z.pointer + i * z.rowStride
                 let gi = gradient.map { $0.pointer + i * $0.rowStride }

@@ -83,6 +83,61 @@ public final class ThreadPool: @unchecked Sendable {
             body(start..<min(start + grain, count))
         }
     }
+
+    /// Runs `job.run(i)` for every i in 0..<count across the pool's threads.
+    ///
+    /// The form for every pass of a training step: a closure handed to the
+    /// workers costs a heap allocation per call (`withoutActuallyEscaping`
+    /// boxes it), a job value is read in place from the caller's stack.
+    public func parallelFor<Job: PoolJob>(_ count: Int, _ job: Job) {
+        if count <= 0 { return }
+        if threadCount == 1 || count == 1 {
+            for index in 0..<count {
+                job.run(index)
+                callerHook?()
+            }
+            return
+        }
+        withUnsafePointer(to: job) { pointer in
+            shared.run(job: UnsafeRawPointer(pointer), type: Job.self, count: count, callerHook: callerHook)
+        }
+    }
+
+    /// `parallelRanges` for a job: `job.run(range)` for every fixed chunk of 0..<count.
+    public func parallelRanges<Job: RangeJob>(_ count: Int, grain: Int = 16_384, _ job: Job) {
+        precondition(grain > 0, "grain must be positive")
+        parallelFor((count + grain - 1) / grain, Chunks(job: job, count: count, grain: grain))
+    }
+}
+
+/// Work for `ThreadPool.parallelFor`: task `index` of a call.
+public protocol PoolJob {
+    func run(_ index: Int)
+    /// Runs task `index` of the job stored at `job` (the pool calls this).
+    static func invoke(_ job: UnsafeRawPointer, _ index: Int)
+}
+
+extension PoolJob {
+    public static func invoke(_ job: UnsafeRawPointer, _ index: Int) {
+        job.assumingMemoryBound(to: Self.self).pointee.run(index)
+    }
+}
+
+/// Work for `ThreadPool.parallelRanges`: one chunk of the index range.
+public protocol RangeJob {
+    func run(_ range: Range<Int>)
+}
+
+/// A range job cut into the fixed chunks of `parallelRanges`.
+private struct Chunks<Job: RangeJob>: PoolJob {
+    let job: Job
+    let count: Int
+    let grain: Int
+
+    func run(_ chunk: Int) {
+        let start = chunk * grain
+        job.run(start..<min(start + grain, count))
+    }
 }
 
 /// Thread-specific key holding a worker's index (absent, hence 0, elsewhere).
@@ -110,6 +165,8 @@ private final class PoolState: @unchecked Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     private var taskCount = 0
     private var task: ((Int) -> Void)?
+    private var job: UnsafeRawPointer?
+    private var jobType: (any PoolJob.Type)?
     private let nextTask = Atomic<Int>(0)
 
     /// Polls of `generation` before a worker sleeps (tens of microseconds).
@@ -139,8 +196,22 @@ private final class PoolState: @unchecked Sendable {
     /// Runs tasks 0..<count on the calling thread and every worker; returns
     /// when all are done and no worker holds `body` any more.
     func run(_ body: @escaping (Int) -> Void, count: Int, callerHook: (() -> Void)?) {
-        precondition(!shuttingDown.load(ordering: .acquiring), "ThreadPool used after shutdown()")
         task = body
+        publishAndRun(count: count, callerHook: callerHook)
+        task = nil
+    }
+
+    /// The same for a job stored at `job` (read in place; it outlives the call).
+    func run(job: UnsafeRawPointer, type: any PoolJob.Type, count: Int, callerHook: (() -> Void)?) {
+        self.job = job
+        jobType = type
+        publishAndRun(count: count, callerHook: callerHook)
+        self.job = nil
+        jobType = nil
+    }
+
+    private func publishAndRun(count: Int, callerHook: (() -> Void)?) {
+        precondition(!shuttingDown.load(ordering: .acquiring), "ThreadPool used after shutdown()")
         taskCount = count
         finishedWorkers.store(0, ordering: .relaxed)
         nextTask.store(0, ordering: .relaxed)
@@ -149,14 +220,13 @@ private final class PoolState: @unchecked Sendable {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
-        runTasks(body, count: count, afterEach: callerHook)
+        runCurrentTask(afterEach: callerHook)
 
         var polls = 0
         while finishedWorkers.load(ordering: .acquiring) < workerCount {
             polls += 1
             if polls % 1_000 == 0 { sched_yield() }
         }
-        task = nil
     }
 
     private func runTasks(_ body: (Int) -> Void, count: Int, afterEach hook: (() -> Void)? = nil) {
@@ -164,6 +234,17 @@ private final class PoolState: @unchecked Sendable {
             let index = nextTask.add(1, ordering: .relaxed).oldValue
             if index >= count { return }
             body(index)
+            hook?()
+        }
+    }
+
+    private func runJob(
+        _ job: UnsafeRawPointer, type: any PoolJob.Type, count: Int, afterEach hook: (() -> Void)? = nil
+    ) {
+        while true {
+            let index = nextTask.add(1, ordering: .relaxed).oldValue
+            if index >= count { return }
+            type.invoke(job, index)
             hook?()
         }
     }
@@ -187,7 +268,7 @@ private final class PoolState: @unchecked Sendable {
             }
             if shuttingDown.load(ordering: .acquiring) { return }
             seen = generation.load(ordering: .acquiring)
-            runCurrentTask()
+            runCurrentTask(afterEach: nil)
             finishedWorkers.add(1, ordering: .releasing)
         }
     }
@@ -197,7 +278,11 @@ private final class PoolState: @unchecked Sendable {
     /// reports, the caller leaves `withoutActuallyEscaping`, which traps if a
     /// reference to the closure is still alive.
     @inline(never)
-    private func runCurrentTask() {
-        if let body = task { runTasks(body, count: taskCount) }
+    private func runCurrentTask(afterEach hook: (() -> Void)?) {
+        if let job, let jobType {
+            runJob(job, type: jobType, count: taskCount, afterEach: hook)
+        } else if let body = task {
+            runTasks(body, count: taskCount, afterEach: hook)
+        }
     }
 }

@@ -58,38 +58,11 @@ extension BatchNormalization {
         let epsilon = Double(self.epsilon)
         let mean = scratch
         let squares = scratch + n
-        pool.parallelRanges(n, grain: columnsPerTask) { columns in
-            for j in columns {
-                mean[j] = 0
-                squares[j] = 0
-            }
-            for i in 0..<m {
-                let zi = z.pointer + i * z.rowStride
-                for j in columns { mean[j] += Double(zi[j]) }
-            }
-            for j in columns { mean[j] /= Double(m) }
-            for i in 0..<m {
-                let zi = z.pointer + i * z.rowStride
-                for j in columns {
-                    let deviation = Double(zi[j]) - mean[j]
-                    squares[j] += deviation * deviation
-                }
-            }
-            for j in columns {
-                inverseStandardDeviation[j] = Float(1 / (squares[j] / Double(m) + epsilon).squareRoot())
-                meanOut?[j] = Float(mean[j])
-                varianceOut?[j] = Float(squares[j] / Double(m - 1))
-            }
-            for i in 0..<m {
-                let zi = z.pointer + i * z.rowStride
-                let yi = y.pointer + i * y.rowStride
-                for j in columns {
-                    let normalized = (zi[j] - Float(mean[j])) * inverseStandardDeviation[j]
-                    zi[j] = normalized
-                    yi[j] = gamma[j] * normalized
-                }
-            }
-        }
+        pool.parallelRanges(
+            n, grain: columnsPerTask,
+            ForwardColumns(
+                z: z, y: y, gamma: gamma, inverseStandardDeviation: inverseStandardDeviation, meanOut: meanOut,
+                varianceOut: varianceOut, mean: mean, squares: squares, m: m, epsilon: epsilon))
     }
 
     /// Backward. `gradient` (m, n) holds dy and becomes dz; `normalized` is the
@@ -104,35 +77,12 @@ extension BatchNormalization {
         let n = gradient.columns
         let shiftSum = scratch
         let scaleSum = scratch + n
-        pool.parallelRanges(n, grain: columnsPerTask) { columns in
-            for j in columns {
-                shiftSum[j] = 0
-                scaleSum[j] = 0
-            }
-            for i in 0..<m {
-                let gi = gradient.pointer + i * gradient.rowStride
-                let xi = normalized.pointer + i * normalized.rowStride
-                for j in columns {
-                    shiftSum[j] += Double(gi[j])
-                    scaleSum[j] += Double(gi[j]) * Double(xi[j])
-                }
-            }
-            for j in columns {
-                shiftGradient[j] = Float(shiftSum[j])
-                scaleGradient[j] = Float(scaleSum[j])
-                // Reused below as the per-column constants dβ/m and dγ/m.
-                shiftSum[j] /= Double(m)
-                scaleSum[j] /= Double(m)
-            }
-            for i in 0..<m {
-                let gi = gradient.pointer + i * gradient.rowStride
-                let xi = normalized.pointer + i * normalized.rowStride
-                for j in columns {
-                    let factor = gamma[j] * inverseStandardDeviation[j]
-                    gi[j] = factor * (gi[j] - Float(shiftSum[j]) - xi[j] * Float(scaleSum[j]))
-                }
-            }
-        }
+        pool.parallelRanges(
+            n, grain: columnsPerTask,
+            BackwardColumns(
+                gradient: gradient, normalized: normalized, gamma: gamma,
+                inverseStandardDeviation: inverseStandardDeviation, shiftGradient: shiftGradient,
+                scaleGradient: scaleGradient, shiftSum: shiftSum, scaleSum: scaleSum, m: m))
     }
 
     /// Evaluation: z (m, n) becomes (z − r_μ)·γ/√(r_σ² + ε), in place; β is
@@ -146,12 +96,9 @@ extension BatchNormalization {
         for j in 0..<n {
             factor[j] = Float(Double(gamma[j]) / (Double(runningVariance[j]) + epsilon).squareRoot())
         }
-        pool.parallelRanges(z.rows, grain: max(1, 16_384 / max(n, 1))) { rows in
-            for i in rows {
-                let zi = z.pointer + i * z.rowStride
-                for j in 0..<n { zi[j] = (zi[j] - runningMean[j]) * factor[j] }
-            }
-        }
+        pool.parallelRanges(
+            z.rows, grain: max(1, 16_384 / max(n, 1)),
+            EvaluationRows(z: z, runningMean: runningMean, factor: factor, n: n))
     }
 
     /// r ← (1 − momentum)·r + momentum·b for the running mean and variance (n each).
@@ -163,6 +110,96 @@ extension BatchNormalization {
         for j in 0..<n {
             mean[j] = keep * mean[j] + momentum * batchMean[j]
             variance[j] = keep * variance[j] + momentum * batchVariance[j]
+        }
+    }
+}
+
+/// Columns of `BatchNormalization.forward`.
+private struct ForwardColumns: RangeJob {
+    let z: Matrix, y: Matrix, gamma: UnsafePointer<Float>, inverseStandardDeviation: UnsafeMutablePointer<Float>
+    let meanOut: UnsafeMutablePointer<Float>?, varianceOut: UnsafeMutablePointer<Float>?
+    let mean: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, m: Int, epsilon: Double
+
+    func run(_ columns: Range<Int>) {
+        for j in columns {
+            mean[j] = 0
+            squares[j] = 0
+        }
+        for i in 0..<m {
+            let zi = z.pointer + i * z.rowStride
+            for j in columns { mean[j] += Double(zi[j]) }
+        }
+        for j in columns { mean[j] /= Double(m) }
+        for i in 0..<m {
+            let zi = z.pointer + i * z.rowStride
+            for j in columns {
+                let deviation = Double(zi[j]) - mean[j]
+                squares[j] += deviation * deviation
+            }
+        }
+        for j in columns {
+            inverseStandardDeviation[j] = Float(1 / (squares[j] / Double(m) + epsilon).squareRoot())
+            meanOut?[j] = Float(mean[j])
+            varianceOut?[j] = Float(squares[j] / Double(m - 1))
+        }
+        for i in 0..<m {
+            let zi = z.pointer + i * z.rowStride
+            let yi = y.pointer + i * y.rowStride
+            for j in columns {
+                let normalized = (zi[j] - Float(mean[j])) * inverseStandardDeviation[j]
+                zi[j] = normalized
+                yi[j] = gamma[j] * normalized
+            }
+        }
+    }
+}
+
+/// Columns of `BatchNormalization.backward`.
+private struct BackwardColumns: RangeJob {
+    let gradient: Matrix, normalized: Matrix, gamma: UnsafePointer<Float>
+    let inverseStandardDeviation: UnsafePointer<Float>
+    let shiftGradient: UnsafeMutablePointer<Float>, scaleGradient: UnsafeMutablePointer<Float>
+    let shiftSum: UnsafeMutablePointer<Double>, scaleSum: UnsafeMutablePointer<Double>, m: Int
+
+    func run(_ columns: Range<Int>) {
+        for j in columns {
+            shiftSum[j] = 0
+            scaleSum[j] = 0
+        }
+        for i in 0..<m {
+            let gi = gradient.pointer + i * gradient.rowStride
+            let xi = normalized.pointer + i * normalized.rowStride
+            for j in columns {
+                shiftSum[j] += Double(gi[j])
+                scaleSum[j] += Double(gi[j]) * Double(xi[j])
+            }
+        }
+        for j in columns {
+            shiftGradient[j] = Float(shiftSum[j])
+            scaleGradient[j] = Float(scaleSum[j])
+            // Reused below as the per-column constants dβ/m and dγ/m.
+            shiftSum[j] /= Double(m)
+            scaleSum[j] /= Double(m)
+        }
+        for i in 0..<m {
+            let gi = gradient.pointer + i * gradient.rowStride
+            let xi = normalized.pointer + i * normalized.rowStride
+            for j in columns {
+                let factor = gamma[j] * inverseStandardDeviation[j]
+                gi[j] = factor * (gi[j] - Float(shiftSum[j]) - xi[j] * Float(scaleSum[j]))
+            }
+        }
+    }
+}
+
+/// Rows of `BatchNormalization.normalizeForEvaluation`.
+private struct EvaluationRows: RangeJob {
+    let z: Matrix, runningMean: UnsafePointer<Float>, factor: UnsafeMutablePointer<Float>, n: Int
+
+    func run(_ rows: Range<Int>) {
+        for i in rows {
+            let zi = z.pointer + i * z.rowStride
+            for j in 0..<n { zi[j] = (zi[j] - runningMean[j]) * factor[j] }
         }
     }
 }

@@ -40,34 +40,54 @@ enum Dropout {
         let rng = key.rng
         let first = key.firstPosition
         let kept = 1 / (1 - rate)
-        pool.parallelRanges(a.rows, grain: max(1, 16_384 / max(n, 1))) { rows in
-            for i in rows {
-                let ai = a.pointer + i * a.rowStride
-                let mi = mask.pointer + i * mask.rowStride
-                let di = d.pointer + i * d.rowStride
-                let base = UInt64(first + i) * UInt64(blocks)
-                for block in 0..<blocks {
-                    let words = rng.bits(.dropout, stream: stream, index: base + UInt64(block))
-                    for lane in 0..<min(4, n - 4 * block) {
-                        let j = 4 * block + lane
-                        let u = Float(words[lane] >> 8) * 0x1p-24
-                        mi[j] = u >= rate ? kept : 0
-                        di[j] = ai[j] * mi[j]
-                    }
-                }
-            }
-        }
+        pool.parallelRanges(
+            a.rows, grain: max(1, 16_384 / max(n, 1)),
+            ForwardRows(
+                a: a, mask: mask, d: d, rng: rng, stream: stream, rate: rate, kept: kept, first: first, blocks: blocks,
+                n: n))
     }
 
     /// gradient (m, n) ⊙= mask (m, n), in place.
     static func backward(_ gradient: Matrix, mask: Matrix, pool: ThreadPool) {
         let n = gradient.columns
-        pool.parallelRanges(gradient.rows, grain: max(1, 16_384 / max(n, 1))) { rows in
-            for i in rows {
-                let gi = gradient.pointer + i * gradient.rowStride
-                let mi = mask.pointer + i * mask.rowStride
-                for j in 0..<n { gi[j] *= mi[j] }
+        pool.parallelRanges(
+            gradient.rows, grain: max(1, 16_384 / max(n, 1)), BackwardRows(gradient: gradient, mask: mask, n: n))
+    }
+}
+
+/// Rows of `Dropout.forward`.
+private struct ForwardRows: RangeJob {
+    let a: Matrix, mask: Matrix, d: Matrix, rng: CounterRNG, stream: UInt32, rate: Float, kept: Float
+    let first: Int, blocks: Int, n: Int
+
+    func run(_ rows: Range<Int>) {
+        for i in rows {
+            let ai = a.pointer + i * a.rowStride
+            let mi = mask.pointer + i * mask.rowStride
+            let di = d.pointer + i * d.rowStride
+            let base = UInt64(first + i) * UInt64(blocks)
+            for block in 0..<blocks {
+                let words = rng.bits(.dropout, stream: stream, index: base + UInt64(block))
+                for lane in 0..<min(4, n - 4 * block) {
+                    let j = 4 * block + lane
+                    let u = Float(words[lane] >> 8) * 0x1p-24
+                    mi[j] = u >= rate ? kept : 0
+                    di[j] = ai[j] * mi[j]
+                }
             }
+        }
+    }
+}
+
+/// Rows of `Dropout.backward`.
+private struct BackwardRows: RangeJob {
+    let gradient: Matrix, mask: Matrix, n: Int
+
+    func run(_ rows: Range<Int>) {
+        for i in rows {
+            let gi = gradient.pointer + i * gradient.rowStride
+            let mi = mask.pointer + i * mask.rowStride
+            for j in 0..<n { gi[j] *= mi[j] }
         }
     }
 }

@@ -72,12 +72,7 @@ public enum GradientClipping: Codable, Sendable, Equatable {
         // The chunk sums take 8 bytes per 4096 floats, a few KB for a large model:
         // on the stack, so no step allocates.
         let sum = withUnsafeTemporaryAllocation(of: Double.self, capacity: chunks) { chunkSums in
-            pool.parallelRanges(chunks, grain: 16) { chunkRange in
-                for chunk in chunkRange {
-                    let start = chunk * normChunkSize
-                    chunkSums[chunk] = chunkSumOfSquares(x + start, count: min(normChunkSize, count - start))
-                }
-            }
+            pool.parallelRanges(chunks, grain: 16, ChunkSquares(x: x, chunkSums: chunkSums, count: count))
             return pairwiseSum(chunkSums, 0..<chunks)
         }
         return sum.squareRoot()
@@ -92,9 +87,7 @@ public enum GradientClipping: Codable, Sendable, Equatable {
         guard norm.isFinite, coefficient < 1 else { return norm }
         let scale = Float(coefficient)
         let g = gradients.pointer
-        pool.parallelRanges(gradients.count) { range in
-            for i in range { g[i] *= scale }
-        }
+        pool.parallelRanges(gradients.count, Scale(g: g, scale: scale))
         return norm
     }
 
@@ -103,16 +96,11 @@ public enum GradientClipping: Codable, Sendable, Equatable {
         precondition(limit >= 0 && limit.isFinite, "clip value must be finite and >= 0, got \(limit)")
         let g = gradients.pointer
         let low = -limit
-        pool.parallelRanges(gradients.count) { range in
-            for i in range {
-                let value = g[i]
-                g[i] = value > limit ? limit : (value < low ? low : value)
-            }
-        }
+        pool.parallelRanges(gradients.count, Clamp(g: g, limit: limit, low: low))
     }
 
     /// Σ x[i]² for one chunk: eight accumulators, element i to accumulator i mod 8.
-    private static func chunkSumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    fileprivate static func chunkSumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
         var i = 0
         while i + 8 <= count {
@@ -149,5 +137,39 @@ public enum GradientClipping: Codable, Sendable, Equatable {
         if range.count == 1 { return values[range.lowerBound] }
         let middle = range.lowerBound + range.count / 2
         return pairwiseSum(values, range.lowerBound..<middle) + pairwiseSum(values, middle..<range.upperBound)
+    }
+}
+
+/// Chunks of `GradientClipping.norm`.
+private struct ChunkSquares: RangeJob {
+    let x: UnsafePointer<Float>, chunkSums: UnsafeMutableBufferPointer<Double>, count: Int
+
+    func run(_ chunkRange: Range<Int>) {
+        for chunk in chunkRange {
+            let start = chunk * GradientClipping.normChunkSize
+            chunkSums[chunk] = GradientClipping.chunkSumOfSquares(
+                x + start, count: min(GradientClipping.normChunkSize, count - start))
+        }
+    }
+}
+
+/// A range of `GradientClipping.clipByNorm`.
+private struct Scale: RangeJob {
+    let g: UnsafeMutablePointer<Float>, scale: Float
+
+    func run(_ range: Range<Int>) {
+        for i in range { g[i] *= scale }
+    }
+}
+
+/// A range of `GradientClipping.clipByValue`.
+private struct Clamp: RangeJob {
+    let g: UnsafeMutablePointer<Float>, limit: Float, low: Float
+
+    func run(_ range: Range<Int>) {
+        for i in range {
+            let value = g[i]
+            g[i] = value > limit ? limit : (value < low ? low : value)
+        }
     }
 }

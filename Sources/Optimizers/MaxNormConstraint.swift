@@ -40,33 +40,41 @@ public struct MaxNormConstraint: Codable, Sendable, Equatable {
         // Engine's `columnsPerTask` columns; each column's sum runs over its rows in order.
         let w = parameters.pointer + offset
         let c = maxNorm, eps = Self.epsilon
-        pool.parallelRanges(outputs, grain: columnsPerTask) { columns in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.count) { sums in
-                let first = columns.lowerBound
-                for j in columns { sums[j - first] = 0 }
-                for i in 0..<inputs {
-                    let row = w + i * outputs
-                    for j in columns {
-                        let value = Double(row[j])
-                        sums[j - first] += value * value
+        pool.parallelRanges(
+            outputs, grain: columnsPerTask, Columns(w: w, inputs: inputs, outputs: outputs, c: c, eps: eps))
+    }
+}
+
+/// Columns of `MaxNormConstraint.apply`.
+private struct Columns: RangeJob {
+    let w: UnsafeMutablePointer<Float>, inputs: Int, outputs: Int, c: Double, eps: Double
+
+    func run(_ columns: Range<Int>) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: columns.count) { sums in
+            let first = columns.lowerBound
+            for j in columns { sums[j - first] = 0 }
+            for i in 0..<inputs {
+                let row = w + i * outputs
+                for j in columns {
+                    let value = Double(row[j])
+                    sums[j - first] += value * value
+                }
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: columns.count) { scales in
+                var anyScaled = false
+                for j in columns {
+                    let norm = sums[j - first].squareRoot()
+                    if norm > c {
+                        scales[j - first] = Float(c / (norm + eps))
+                        anyScaled = true
+                    } else {
+                        scales[j - first] = 1
                     }
                 }
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: columns.count) { scales in
-                    var anyScaled = false
-                    for j in columns {
-                        let norm = sums[j - first].squareRoot()
-                        if norm > c {
-                            scales[j - first] = Float(c / (norm + eps))
-                            anyScaled = true
-                        } else {
-                            scales[j - first] = 1
-                        }
-                    }
-                    guard anyScaled else { return }
-                    for i in 0..<inputs {
-                        let row = w + i * outputs
-                        for j in columns { row[j] *= scales[j - first] }
-                    }
+                guard anyScaled else { return }
+                for i in 0..<inputs {
+                    let row = w + i * outputs
+                    for j in columns { row[j] *= scales[j - first] }
                 }
             }
         }

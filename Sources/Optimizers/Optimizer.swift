@@ -35,13 +35,11 @@ extension Optimizer {
         checkUpdateArguments(
             parameterCount: parameterCount, parameters: parameters, gradients: gradients,
             learningRate: learningRate, range: range)
-        let kernel = kernel(learningRate: learningRate)
-        let p = parameters.pointer
-        let g = gradients.pointer
-        pool.parallelRanges(range.count) { chunk in
-            let start = range.lowerBound + chunk.lowerBound
-            kernel.apply(offset: start, count: chunk.count, gradient: g + start, parameters: p)
-        }
+        pool.parallelRanges(
+            range.count,
+            KernelRanges(
+                kernel: kernel(learningRate: learningRate), first: range.lowerBound, gradients: gradients.pointer,
+                parameters: parameters.pointer))
     }
 
     /// Applies one step to the whole arena and increments `stepCount`.
@@ -49,6 +47,16 @@ extension Optimizer {
         apply(parameters: parameters, gradients: gradients, learningRate: learningRate, range: 0..<parameterCount,
               pool: pool)
         stepCount += 1
+    }
+}
+
+/// Chunks of an update of `first..<first + count`.
+private struct KernelRanges: RangeJob {
+    let kernel: OptimizerKernel, first: Int, gradients: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>
+
+    func run(_ chunk: Range<Int>) {
+        let start = first + chunk.lowerBound
+        kernel.apply(offset: start, count: chunk.count, gradient: gradients + start, parameters: parameters)
     }
 }
 
@@ -70,7 +78,9 @@ public enum OptimizerKernel {
 
     /// Updates arena elements offset..<offset + count of `parameters` (and
     /// of the state) from `gradient[0..<count]`.
-    public func apply(offset: Int, count: Int, gradient g: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>) {
+    public func apply(
+        offset: Int, count: Int, gradient g: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>
+    ) {
         // Legend: p parameters, g gradients, b momentum buffer, m and v Adam's moments,
         // vmax their running maximum, s Adagrad's sum; per element i of the piece.
         let p = parameters + offset
@@ -90,7 +100,9 @@ public enum OptimizerKernel {
                     p[i] -= lr * b[i]
                 }
             }
-        case .adam(let decay, let stepSize, let sqrtCorrection2, let b1, let b2, let eps, let mBase, let vBase, let vmaxBase):
+        case .adam(
+            let decay, let stepSize, let sqrtCorrection2, let b1, let b2, let eps, let mBase, let vBase, let vmaxBase
+        ):
             let m = mBase + offset
             let v = vBase + offset
             let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2

@@ -47,20 +47,7 @@ public struct WeightPenalty: Codable, Sendable, Equatable {
                 "decay mask range \(maskRange) outside an arena of \(parameters.count)")
             let w = parameters.pointer + maskRange.lowerBound
             let g = gradients.pointer + maskRange.lowerBound
-            switch (l2 != 0, l1 != 0) {
-            case (true, false):
-                pool.parallelRanges(maskRange.count) { range in
-                    for i in range { g[i] += l2 * w[i] }
-                }
-            case (false, true):
-                pool.parallelRanges(maskRange.count) { range in
-                    for i in range { g[i] += l1 * sign(w[i]) }
-                }
-            default:
-                pool.parallelRanges(maskRange.count) { range in
-                    for i in range { g[i] = (g[i] + l2 * w[i]) + l1 * sign(w[i]) }
-                }
-            }
+            pool.parallelRanges(maskRange.count, Penalty(w: w, g: g, l1: l1, l2: l2))
         }
     }
 }
@@ -69,4 +56,20 @@ public struct WeightPenalty: Codable, Sendable, Equatable {
 @inline(__always)
 private func sign(_ x: Float) -> Float {
     x > 0 ? 1 : (x < 0 ? -1 : 0)
+}
+
+/// A range of `WeightPenalty.apply`: g += l2·w, g += l1·sign(w), or both in that order.
+private struct Penalty: RangeJob {
+    let w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>, l1: Float, l2: Float
+
+    func run(_ range: Range<Int>) {
+        switch (l2 != 0, l1 != 0) {
+        case (true, false):
+            for i in range { g[i] += l2 * w[i] }
+        case (false, true):
+            for i in range { g[i] += l1 * sign(w[i]) }
+        default:
+            for i in range { g[i] = (g[i] + l2 * w[i]) + l1 * sign(w[i]) }
+        }
+    }
 }
