@@ -37,13 +37,9 @@ struct DeterministicAllreduce {
         over transport: some PointToPointTransport,
         scratch: ScratchSpace
     ) throws(CollectiveError) {
-        let size = transport.size
-        guard size > 0, size & (size - 1) == 0 else {
-            throw .worldSizeNotPowerOfTwo(size: size)
-        }
-        guard size > 1, let base = values.baseAddress else { return }
+        guard try Self.needsMessages(transport.size), let base = values.baseAddress else { return }
         let rank = transport.rank
-        let steps = size.trailingZeroBitCount
+        let steps = transport.size.trailingZeroBitCount
         let stride = MemoryLayout<Element>.stride
         let piece = pieceBytes / stride
         let other = scratch.reserve(bytes: min(piece, values.count) * stride)
@@ -82,13 +78,9 @@ struct DeterministicAllreduce {
     func gather<Element: BinaryFloatingPoint>(
         _ values: UnsafeMutableBufferPointer<Element>, over transport: some PointToPointTransport
     ) throws(CollectiveError) {
-        let size = transport.size
-        guard size > 0, size & (size - 1) == 0 else {
-            throw .worldSizeNotPowerOfTwo(size: size)
-        }
-        guard size > 1, let base = values.baseAddress else { return }
+        guard try Self.needsMessages(transport.size), let base = values.baseAddress else { return }
         let rank = transport.rank
-        let steps = size.trailingZeroBitCount
+        let steps = transport.size.trailingZeroBitCount
         let stride = MemoryLayout<Element>.stride
         let piece = pieceBytes / stride
         // Undo the halving steps in reverse, sending the owned half and receiving the other.
@@ -115,6 +107,12 @@ struct DeterministicAllreduce {
     /// of two) holds fully summed after the reduce-scatter.
     static func ownedRange(rank: Int, size: Int, count: Int) -> Range<Int> {
         range(before: size.trailingZeroBitCount, rank: rank, count: count)
+    }
+
+    /// Throws unless `size` is a power of two; whether there is another rank to talk to.
+    private static func needsMessages(_ size: Int) throws(CollectiveError) -> Bool {
+        guard size > 0, size & (size - 1) == 0 else { throw .worldSizeNotPowerOfTwo(size: size) }
+        return size > 1
     }
 
     /// The lower `count / 2` elements go to the rank whose step bit is 0.

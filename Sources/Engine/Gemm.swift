@@ -42,12 +42,7 @@ public enum Gemm {
         into c: Matrix, accumulate: Bool = false,
         pool: ThreadPool
     ) {
-        let m = transposeA ? a.columns : a.rows
-        let k = transposeA ? a.rows : a.columns
-        let n = transposeB ? b.rows : b.columns
-        let kb = transposeB ? b.columns : b.rows
-        precondition(k == kb && c.rows == m && c.columns == n,
-                     "GEMM shapes: op(A) (\(m), \(k)) · op(B) (\(kb), \(n)) into C (\(c.rows), \(c.columns))")
+        let (m, n, k) = shape(a, transposeA: transposeA, b, transposeB: transposeB, into: c)
         if m == 0 || n == 0 { return }
         // The pool's workers limit themselves when they start, and so does the
         // thread that creates the pool; the caller may be another thread, and
@@ -77,6 +72,19 @@ public enum Gemm {
         }
     }
 
+    /// (M, N, K) of C = op(A)·op(B), checked against C's shape.
+    private static func shape(
+        _ a: Matrix, transposeA: Bool, _ b: Matrix, transposeB: Bool, into c: Matrix
+    ) -> (m: Int, n: Int, k: Int) {
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let n = transposeB ? b.rows : b.columns
+        let kb = transposeB ? b.columns : b.rows
+        precondition(k == kb && c.rows == m && c.columns == n,
+                     "GEMM shapes: op(A) (\(m), \(k)) · op(B) (\(kb), \(n)) into C (\(c.rows), \(c.columns))")
+        return (m, n, k)
+    }
+
     /// Floats of per-thread scratch that `sumOfProducts` needs for `count`
     /// products with `rows` output rows.
     public static func sumScratchPerThread(rows: Int, count: Int) -> Int {
@@ -103,15 +111,10 @@ public enum Gemm {
         scratch: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
         precondition(a.count == b.count && a.count > 0, "sumOfProducts: \(a.count) left and \(b.count) right operands")
-        let first = a[0], second = b[0]
-        let m = transposeA ? first.columns : first.rows
-        let k = transposeA ? first.rows : first.columns
-        let n = transposeB ? second.rows : second.columns
-        for i in 0..<a.count {
-            let kb = transposeB ? b[i].columns : b[i].rows
-            precondition((transposeA ? a[i].columns : a[i].rows) == m && (transposeA ? a[i].rows : a[i].columns) == k
-                         && kb == k && (transposeB ? b[i].rows : b[i].columns) == n && c.rows == m && c.columns == n,
-                         "GEMM shapes: product \(i) does not give C (\(c.rows), \(c.columns)) from K = \(k)")
+        let (m, n, k) = shape(a[0], transposeA: transposeA, b[0], transposeB: transposeB, into: c)
+        for i in 1..<a.count {
+            precondition(shape(a[i], transposeA: transposeA, b[i], transposeB: transposeB, into: c).k == k,
+                         "GEMM shapes: product \(i) has another inner dimension than product 0 (\(k))")
         }
         if m == 0 || n == 0 { return }
         _ = dpt_omp_set_one_thread()
