@@ -5,6 +5,7 @@
 //     └─ Training (trainer loop, evaluation, logging)
 //          ├─ Layers ──────┐
 //          ├─ Optimizers ──┼─ Engine ─ CDNNL (oneDNN sgemm)
+//          │    └─ CKernels (AVX2 elementwise kernels in C)
 //          ├─ Datasets ────┘    └──── CZlib (gzip; checkpoint CRC-32)
 //          └─ Collective ─ CMPI (MPICH)
 import PackageDescription
@@ -25,9 +26,10 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+        .target(name: "CKernels"),
         .target(name: "Engine", dependencies: ["CDNNL"]),
         .target(name: "Layers", dependencies: ["Engine"]),
-        .target(name: "Optimizers", dependencies: ["Engine"]),
+        .target(name: "Optimizers", dependencies: ["Engine", "CKernels"]),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
         .target(name: "Collective", dependencies: ["CMPI"]),
         .target(

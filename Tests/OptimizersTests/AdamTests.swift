@@ -63,3 +63,40 @@ import Testing
         #expect(scaledError(results[0], results[1].map(Double.init)) > 1e-2)
     }
 }
+
+@Suite struct AdamKernelTests {
+    /// The update runs eight lanes at a time in C where the CPU has AVX2; it
+    /// must have the bits of the formula written out in Swift, element by
+    /// element, for every length (lanes and tail) and for AdamW's decay.
+    @Test(arguments: [1, 8, 37, 1000], [0, 0.01] as [Float])
+    func theVectorKernelHasTheBitsOfTheScalarFormula(count: Int, weightDecay: Float) {
+        var p = (0..<count).map { Float(sin(Double($0) * 0.7)) }
+        var m = (0..<count).map { Float(cos(Double($0) * 0.3)) * 0.01 }
+        var v = (0..<count).map { Float(abs(sin(Double($0) * 0.11))) * 1e-4 }
+        let g = (0..<count).map { Float(sin(Double($0) * 1.3)) * 0.5 }
+        let optimizer = Adam(parameterCount: count, weightDecay: weightDecay)
+        optimizer.stepCount = 4
+        optimizer.state[0].copy(from: FloatBuffer(m))
+        optimizer.state[1].copy(from: FloatBuffer(v))
+        let parameters = FloatBuffer(p)
+        let lr: Float = 0.003
+        withPool(threadCount: 2) { pool in
+            optimizer.update(parameters: parameters, gradients: FloatBuffer(g), learningRate: lr, pool: pool)
+        }
+        // The formula of Adam.swift, one IEEE operation at a time.
+        let t = 5.0
+        let decay = Float(1 - Double(lr) * Double(weightDecay))
+        let stepSize = Float(Double(lr) / (1 - pow(Double(optimizer.beta1), t)))
+        let sqrtCorrection2 = Float((1 - pow(Double(optimizer.beta2), t)).squareRoot())
+        let b1 = optimizer.beta1, b2 = optimizer.beta2, eps = optimizer.epsilon
+        for i in 0..<count {
+            p[i] *= decay
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * (g[i] * g[i])
+            p[i] -= stepSize * (m[i] / (abs(v[i]).squareRoot() / sqrtCorrection2 + eps))
+        }
+        #expect(parameters.array.map(\.bitPattern) == p.map(\.bitPattern))
+        #expect(optimizer.state[0].array.map(\.bitPattern) == m.map(\.bitPattern))
+        #expect(optimizer.state[1].array.map(\.bitPattern) == v.map(\.bitPattern))
+    }
+}

@@ -1,0 +1,66 @@
+// Adam(W) as eight lanes of AVX2 where the CPU has it, else one element at a
+// time: the same IEEE operations in the same order either way.
+
+#pragma STDC FP_CONTRACT OFF
+
+#include "ckernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+static inline void adam_element(float *p, const float *g, float *m, float *v, long i, float decay, float stepSize,
+                                float sqrtCorrection2, float b1, float b2, float eps, float oneMinusB1,
+                                float oneMinusB2) {
+    p[i] = p[i] * decay;
+    float first = b1 * m[i];
+    float firstNew = oneMinusB1 * g[i];
+    m[i] = first + firstNew;
+    float second = b2 * v[i];
+    float squared = g[i] * g[i];
+    float secondNew = oneMinusB2 * squared;
+    v[i] = second + secondNew;
+    float root = sqrtf(fabsf(v[i]));
+    float denominator = root / sqrtCorrection2 + eps;
+    float ratio = m[i] / denominator;
+    p[i] = p[i] - stepSize * ratio;
+}
+
+__attribute__((target("avx2"))) static void adam_avx2(float *p, const float *g, float *m, float *v, long n,
+                                                       float decay, float stepSize, float sqrtCorrection2, float b1,
+                                                       float b2, float eps, float oneMinusB1, float oneMinusB2) {
+    const __m256 vDecay = _mm256_set1_ps(decay), vStep = _mm256_set1_ps(stepSize);
+    const __m256 vCorrection = _mm256_set1_ps(sqrtCorrection2), vEps = _mm256_set1_ps(eps);
+    const __m256 vB1 = _mm256_set1_ps(b1), vB2 = _mm256_set1_ps(b2);
+    const __m256 vOneMinusB1 = _mm256_set1_ps(oneMinusB1), vOneMinusB2 = _mm256_set1_ps(oneMinusB2);
+    const __m256 signMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), vDecay);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(vB1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vOneMinusB1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(vB2, _mm256_loadu_ps(v + i)),
+                                  _mm256_mul_ps(vOneMinusB2, _mm256_mul_ps(gi, gi)));
+        __m256 root = _mm256_sqrt_ps(_mm256_and_ps(vi, signMask));
+        __m256 denominator = _mm256_add_ps(_mm256_div_ps(root, vCorrection), vEps);
+        __m256 ratio = _mm256_div_ps(mi, denominator);
+        pi = _mm256_sub_ps(pi, _mm256_mul_ps(vStep, ratio));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(p + i, pi);
+    }
+    for (; i < n; i++) {
+        adam_element(p, g, m, v, i, decay, stepSize, sqrtCorrection2, b1, b2, eps, oneMinusB1, oneMinusB2);
+    }
+}
+
+void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
+                   float sqrtCorrection2, float beta1, float beta2, float epsilon) {
+    const float oneMinusB1 = 1.0f - beta1, oneMinusB2 = 1.0f - beta2;
+    if (__builtin_cpu_supports("avx2")) {
+        adam_avx2(p, g, m, v, n, decay, stepSize, sqrtCorrection2, beta1, beta2, epsilon, oneMinusB1, oneMinusB2);
+        return;
+    }
+    for (long i = 0; i < n; i++) {
+        adam_element(p, g, m, v, i, decay, stepSize, sqrtCorrection2, beta1, beta2, epsilon, oneMinusB1, oneMinusB2);
+    }
+}

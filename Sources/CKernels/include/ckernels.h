@@ -1,0 +1,15 @@
+// Elementwise kernels written in C for instruction sets the Swift build does
+// not target: each is compiled for AVX2 as well as the baseline, chosen at run
+// time, and performs the same IEEE operations element by element in both
+// (no fused multiply-add), so the choice never changes a bit.
+
+#ifndef DPT_CKERNELS_H
+#define DPT_CKERNELS_H
+
+/// One Adam(W) step over n elements (see Optimizers/Adam.swift for the formula):
+///   p *= decay; m = b1·m + (1 − b1)·g; v = b2·v + (1 − b2)·(g·g);
+///   p −= stepSize · (m / (√|v| / sqrtCorrection2 + eps))
+void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
+                   float sqrtCorrection2, float beta1, float beta2, float epsilon);
+
+#endif
