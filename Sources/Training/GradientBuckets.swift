@@ -2,16 +2,22 @@
 // first, each at most 4 MiB (MPICH slows sharply above that, MPI-NOTES.md).
 // A layer's buckets are handed to the reduction as soon as backward has
 // written that layer, so they travel while earlier layers still compute.
+// Small neighbouring layers share a bucket (up to 512 KiB together), started
+// with the earliest of them: one message less costs more than the overlap
+// of a few hundred kilobytes gains.
 
 import Layers
 
 struct GradientBuckets {
     /// Largest bucket, in floats (4 MiB).
     static let maximumFloats = 1 << 20
+    /// Largest group of whole layers that share buckets, in floats (512 KiB).
+    static let mergeFloats = 1 << 17
 
     /// Arena range of every layer's tensors (weight, bias, slopes, padding).
     let layerRanges: [Range<Int>]
-    /// Buckets of every layer: (stable id, arena range).
+    /// Buckets that start when each layer is written: (stable id, arena range);
+    /// empty for a layer whose group starts with an earlier one.
     let buckets: [[(id: Int, range: Range<Int>)]]
 
     init(_ layout: ParameterLayout) {
@@ -21,15 +27,23 @@ struct GradientBuckets {
         }
         var next = 0
         var buckets = Array(repeating: [(id: Int, range: Range<Int>)](), count: layers.count)
-        for index in layers.indices.reversed() {
-            let range = layerRanges[index]
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let end = min(start + Self.maximumFloats, range.upperBound)
+        // Groups of consecutive layers, from the last; a group's buckets start
+        // when its first layer (the last one backward finishes) is written.
+        var index = layers.count - 1
+        while index >= 0 {
+            var group = layerRanges[index]
+            while index > 0, group.count + layerRanges[index - 1].count <= Self.mergeFloats {
+                index -= 1
+                group = layerRanges[index].lowerBound..<group.upperBound
+            }
+            var start = group.lowerBound
+            while start < group.upperBound {
+                let end = min(start + Self.maximumFloats, group.upperBound)
                 buckets[index].append((next, start..<end))
                 next += 1
                 start = end
             }
+            index -= 1
         }
         self.buckets = buckets
     }

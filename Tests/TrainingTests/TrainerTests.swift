@@ -341,3 +341,25 @@ extension Double {
         }
     }
 }
+
+@Suite struct GradientBucketsTests {
+    /// The buckets cut the arena into disjoint pieces of at most 4 MiB that
+    /// cover it; small neighbouring layers share one, started with the first of them.
+    @Test(arguments: ["784-128:relu-10:softmax", "784-1024:relu-1024:relu-10:softmax", "6-8:tanh:bn-5:prelu-3:softmax"])
+    func bucketsPartitionTheArena(model: String) throws {
+        let layout = ParameterLayout(try ModelSpec(parsing: model))
+        let buckets = GradientBuckets(layout)
+        let all = buckets.buckets.flatMap { $0 }.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        #expect(all.first?.range.lowerBound == 0 && all.last?.range.upperBound == layout.count)
+        for (left, right) in zip(all, all.dropFirst()) { #expect(left.range.upperBound == right.range.lowerBound) }
+        #expect(all.allSatisfy { $0.range.count <= GradientBuckets.maximumFloats })
+        #expect(Set(all.map(\.id)).count == all.count)
+        switch model {
+        case "784-1024:relu-1024:relu-10:softmax":
+            #expect(buckets.buckets.map(\.count) == [1, 2, 1])
+        default:
+            // The whole arena is under 512 KiB: one bucket, started when layer 0 is written.
+            #expect(buckets.buckets.map(\.count) == [1] + Array(repeating: 0, count: layout.layers.count - 1))
+        }
+    }
+}
