@@ -19,6 +19,8 @@ public enum CollectiveError: Error, Equatable, CustomStringConvertible {
     case timedOut(rank: Int, peer: Int, seconds: Double)
     /// In-process group: a message from `peer` did not have the length `rank` expected.
     case messageLengthMismatch(rank: Int, peer: Int, expectedBytes: Int, receivedBytes: Int)
+    /// Node-shared memory: `rank`'s operation `index` since the last finish is another buffer than ours.
+    case mismatchedSharedOperation(rank: Int, index: Int)
 
     public var description: String {
         switch self {
@@ -46,6 +48,9 @@ public enum CollectiveError: Error, Equatable, CustomStringConvertible {
         case .messageLengthMismatch(let rank, let peer, let expected, let received):
             return "rank \(rank) expected \(expected) bytes from rank \(peer) but received "
                 + "\(received); every rank must pass buffers of the same length"
+        case .mismatchedSharedOperation(let rank, let index):
+            return "rank \(rank) summed another buffer as its bucket \(index) of this step; "
+                + "every rank must start the same buckets in the same order"
         }
     }
 }

@@ -70,6 +70,13 @@ public protocol Communicator: AnyObject {
 
     /// Waits for every started sum.
     func finishSums() throws(CollectiveError)
+
+    /// `count` zeroed floats that the other ranks of this node can read, so
+    /// sums of buffers inside them go through memory instead of messages
+    /// (same bits); nil where the ranks do not share memory. Collective: every
+    /// rank calls it with the same count; the memory lives until the
+    /// communicator ends.
+    func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>?
 }
 
 extension Communicator {
@@ -88,6 +95,8 @@ extension Communicator {
     public func progressSums() throws(CollectiveError) {}
 
     public func finishSums() throws(CollectiveError) {}
+
+    public func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? { nil }
 
     /// Whether the deterministic sum works at this world size (a power of two).
     public var supportsDeterministicReduction: Bool {

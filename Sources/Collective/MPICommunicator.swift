@@ -39,6 +39,8 @@ public final class MPICommunicator: Communicator {
     /// Bucket sums, created on first use and reused every step.
     private var overlapped: [Int: OverlappedSum] = [:]
     private var inFlight: [OverlappedSum] = []
+    /// Sums through shared-memory windows, when every rank is on this node.
+    private var nodeShared: NodeSharedSums?
     private static let exchangeTag: Int32 = 0x4450
 
     /// Initialises MPI with `MPI_THREAD_FUNNELED` and joins the world.
@@ -46,9 +48,13 @@ public final class MPICommunicator: Communicator {
     /// - Parameters:
     ///   - reduction: how Float and Double buffers are summed.
     ///   - messagePieceBytes: the largest message sent at once (at least 16).
+    ///   - nodeSharedMemory: whether deterministic sums may go through
+    ///     shared-memory windows when every rank runs on this node (used only
+    ///     if every rank asks for it).
     public init(
         reduction: ReductionAlgorithm = .deterministic,
-        messagePieceBytes: Int = 4 << 20
+        messagePieceBytes: Int = 4 << 20,
+        nodeSharedMemory: Bool = true
     ) throws(CollectiveError) {
         precondition(messagePieceBytes >= 16, "message pieces must hold at least 16 bytes")
         var initialized: Int32 = 0
@@ -69,6 +75,9 @@ public final class MPICommunicator: Communicator {
             try Self.check(MPI_Comm_dup(world, &duplicate), "MPI_Comm_dup")
             try Self.check(MPI_Comm_rank(duplicate, &rank), "MPI_Comm_rank")
             try Self.check(MPI_Comm_size(duplicate, &size), "MPI_Comm_size")
+            let shares = try Self.everyRankSharesThisNode(
+                duplicate, size: Int(size), asked: nodeSharedMemory && reduction == .deterministic)
+            if shares { nodeShared = try NodeSharedSums(communicator: duplicate, rank: Int(rank), size: Int(size)) }
         } catch {
             MPI_Finalize()
             throw error
@@ -81,10 +90,47 @@ public final class MPICommunicator: Communicator {
         self.ownerThread = pthread_self()
     }
 
+    /// Whether deterministic sums of node-shared buffers go through memory.
+    public var sharesNodeMemory: Bool { nodeShared != nil }
+
+    /// True on every rank when all of them asked for shared memory, run on
+    /// this node, and the deterministic sum applies (2...64 ranks, a power of two).
+    private static func everyRankSharesThisNode(_ world: MPI_Comm, size: Int, asked: Bool) throws(CollectiveError) -> Bool {
+        guard size > 1 else { return false }
+        var node = dpt_mpi_comm_world()
+        try check(MPI_Comm_split_type(world, dpt_mpi_comm_type_shared(), 0, dpt_mpi_info_null(), &node), "MPI_Comm_split_type")
+        var nodeSize: Int32 = 0
+        let sized = MPI_Comm_size(node, &nodeSize)
+        MPI_Comm_free(&node)
+        try check(sized, "MPI_Comm_size")
+        var able: Int64 = asked && Int(nodeSize) == size && size <= 64 && size & (size - 1) == 0 ? 1 : 0
+        try check(MPI_Allreduce(dpt_mpi_in_place(), &able, 1, dpt_mpi_int64(), dpt_mpi_min(), world), "MPI_Allreduce")
+        return able == 1
+    }
+
+    /// Node-shared floats for the deterministic sum (see `Communicator`); nil
+    /// when the ranks do not all share this node or /dev/shm lacks room.
+    public func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? {
+        enter()
+        guard let nodeShared else { return nil }
+        var room: Int64 = Self.sharedMemoryFree() >= size * (count * 4 + 4096) ? 1 : 0
+        try Self.check(MPI_Allreduce(dpt_mpi_in_place(), &room, 1, dpt_mpi_int64(), dpt_mpi_min(), communicator), "MPI_Allreduce")
+        guard room == 1 else { return nil }
+        return try nodeShared.allocate(count: count)
+    }
+
+    /// Free bytes of /dev/shm, where MPICH maps shared windows (0 if unknown).
+    private static func sharedMemoryFree() -> Int {
+        var stats = statvfs()
+        guard statvfs("/dev/shm", &stats) == 0 else { return 0 }
+        return Int(stats.f_bavail) * Int(stats.f_frsize)
+    }
+
     /// Leaves MPI. Call once, on every rank, after the last collective call.
     public func finalize() throws(CollectiveError) {
         enter()
         isFinalized = true
+        try nodeShared?.free()
         try Self.check(MPI_Comm_free(&communicator), "MPI_Comm_free")
         try Self.check(MPI_Finalize(), "MPI_Finalize")
     }
@@ -134,6 +180,7 @@ public final class MPICommunicator: Communicator {
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
         enter()
         guard reduction == .deterministic, size > 1 else { return try allreduceSum(values) }
+        if let nodeShared, try nodeShared.start(values, kind: .whole) { return }
         try begin(values, bucket: bucket, part: .whole)
     }
 
@@ -141,6 +188,7 @@ public final class MPICommunicator: Communicator {
     public func startReduceScatter(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
         enter()
         guard reduction == .deterministic, size > 1 else { return try allreduceSum(values) }
+        if let nodeShared, try nodeShared.start(values, kind: .reduceScatter) { return }
         try begin(values, bucket: bucket, part: .reduceScatter)
     }
 
@@ -148,6 +196,7 @@ public final class MPICommunicator: Communicator {
     public func startAllgather(_ values: UnsafeMutableBufferPointer<Float>, bucket: Int) throws(CollectiveError) {
         enter()
         guard reduction == .deterministic, size > 1 else { return }
+        if let nodeShared, try nodeShared.start(values, kind: .allgather) { return }
         try begin(values, bucket: bucket, part: .allgather)
     }
 
@@ -179,6 +228,7 @@ public final class MPICommunicator: Communicator {
     public func progressSums() throws(CollectiveError) {
         enter()
         for sum in inFlight { try sum.advance(over: self, blocking: false) }
+        try nodeShared?.progress()
     }
 
     /// Completes every started bucket sum.
@@ -186,6 +236,7 @@ public final class MPICommunicator: Communicator {
         enter()
         for sum in inFlight { try sum.advance(over: self, blocking: true) }
         inFlight.removeAll(keepingCapacity: true)
+        try nodeShared?.finish()
     }
 
     /// Elementwise maximum over ranks (`MPI_Allreduce`, exact in any order).
@@ -229,7 +280,7 @@ public final class MPICommunicator: Communicator {
                      "MPI is initialised FUNNELED: call it only from the thread that created the communicator")
     }
 
-    private static func check(_ code: Int32, _ function: String) throws(CollectiveError) {
+    static func check(_ code: Int32, _ function: String) throws(CollectiveError) {
         guard code != MPI_SUCCESS else { return }
         throw .mpi(function: function, message: errorString(code))
     }

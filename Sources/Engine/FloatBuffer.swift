@@ -10,6 +10,8 @@ public final class FloatBuffer {
     public let count: Int
     /// Start of the storage; valid for `count` elements while the buffer lives.
     public let pointer: UnsafeMutablePointer<Float>
+    /// Whether `deinit` frees the storage (false for memory owned elsewhere).
+    private let ownsStorage: Bool
 
     /// Allocates `count` floats aligned to 64 bytes, set to zero.
     public init(count: Int) {
@@ -19,6 +21,16 @@ public final class FloatBuffer {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        self.ownsStorage = true
+    }
+
+    /// A buffer over `count` floats that something else owns and keeps
+    /// alive longer than this buffer (such as a node-shared MPI window).
+    public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(count >= 0, "FloatBuffer count must be non-negative, got \(count)")
+        self.pointer = pointer
+        self.count = count
+        self.ownsStorage = false
     }
 
     /// Allocates a buffer holding a copy of `values`.
@@ -29,7 +41,7 @@ public final class FloatBuffer {
         }
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { if ownsStorage { UnsafeMutableRawPointer(pointer).deallocate() } }
 
     /// Element `index`; for tests and small bookkeeping, not for inner loops.
     public subscript(index: Int) -> Float {

@@ -16,6 +16,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var microBatchSize: Int
     public var ranks: Int
     public var threads: Int
+    /// Whether the ranks summed through node-shared memory rather than messages.
+    public var nodeSharedMemory: Bool
     public var steps: Int
     /// Samples per second over the whole timed run (total rows ÷ wall time).
     public var samplesPerSecond: Double
@@ -84,7 +86,8 @@ public enum Benchmark {
         let limitGemm = limit.forwardSeconds + limit.backwardSeconds
         return BenchmarkReport(
             model: spec.description, globalBatchSize: config.globalBatchSize, microBatchSize: config.microBatchSize,
-            ranks: communicator.size, threads: pool.threadCount, steps: steps,
+            ranks: communicator.size, threads: pool.threadCount, nodeSharedMemory: trainer.usesNodeSharedMemory,
+            steps: steps,
             samplesPerSecond: samples, medianStepSamplesPerSecond: medianStep,
             limitSamplesPerSecond: limit.samplesPerSecond, bestLimitSamplesPerSecond: limit.bestSamplesPerSecond,
             ratio: medianStep / limit.samplesPerSecond,

@@ -111,6 +111,9 @@ public final class Trainer {
     public let network: Network
     /// The flat parameter arena.
     public let parameters: FloatBuffer
+    /// Whether the parameters and the step's gradient sum live in node-shared
+    /// memory, so the ranks sum and gather them without messages.
+    public let usesNodeSharedMemory: Bool
     let optimizer: any Optimizer
     let communicator: any Communicator
     let pool: ThreadPool
@@ -242,7 +245,16 @@ public final class Trainer {
         decayMask = DecayMask(
             ranges: network.layout.tensors.filter(\.role.isDecayedByDefault).map { $0.offset..<($0.offset + $0.count) })
         self.network = network
-        parameters = FloatBuffer(count: count)
+        // The parameters and the step's gradient sum are the buffers summed
+        // and gathered every step: in node-shared memory when the ranks share one.
+        let shared: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)
+        do throws(CollectiveError) {
+            shared = (try communicator.nodeSharedFloats(count: count), try communicator.nodeSharedFloats(count: count))
+        } catch {
+            throw .communication(error.description)
+        }
+        parameters = shared.0.map { FloatBuffer(borrowing: $0, count: count) } ?? FloatBuffer(count: count)
+        usesNodeSharedMemory = shared.0 != nil && shared.1 != nil
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
         optimizer = makeOptimizer(config.optimizer, parameterCount: count)
 
@@ -251,7 +263,9 @@ public final class Trainer {
         let blockCapacity = MicroBatchBlock.capacity(
             network: network, rows: m, microBatches: localMicroBatches, bytes: options.blockBytes)
         let levels = Trainer.slotCount(microBatches: localMicroBatches, blockCapacity: blockCapacity)
-        gradientSlots = (0..<levels).map { _ in FloatBuffer(count: count) }
+        gradientSlots = (0..<levels).map { level in
+            shared.1.flatMap { level == 0 ? FloatBuffer(borrowing: $0, count: count) : nil } ?? FloatBuffer(count: count)
+        }
         runningStatistics = FloatBuffer(count: network.statisticsCount)
         network.initializeStatistics(runningStatistics)
         statisticsSlots = (0..<levels).map { _ in FloatBuffer(count: network.statisticsCount) }

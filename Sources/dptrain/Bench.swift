@@ -49,7 +49,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let communicator: MPICommunicator
-        do { communicator = try MPICommunicator(reduction: parallel.reductionAlgorithm()) } catch {
+        do { communicator = try parallel.makeCommunicator() } catch {
             CommandFailure(error).exit()
         }
         do {
@@ -82,7 +82,8 @@ struct Bench: ParsableCommand {
         let milliseconds = { (key: String) in fixed((report.split[key] ?? 0) * 1000, 3) }
         return """
             bench \(report.model)  B \(report.globalBatchSize)  m \(report.microBatchSize)  \
-            \(report.ranks) rank\(report.ranks == 1 ? "" : "s") × \(report.threads) thread\(report.threads == 1 ? "" : "s")  \(report.steps) steps
+            \(report.ranks) rank\(report.ranks == 1 ? "" : "s") × \(report.threads) thread\(report.threads == 1 ? "" : "s")  \(report.steps) steps\
+            \(report.ranks > 1 ? (report.nodeSharedMemory ? "  sums in shared memory" : "  sums by messages") : "")
             samples/s \(Int(report.medianStepSamplesPerSecond.rounded())) (median step; \
             \(Int(report.samplesPerSecond.rounded())) over the run)  \
             GEMM-bound limit \(Int(report.limitSamplesPerSecond.rounded())) (median; best \

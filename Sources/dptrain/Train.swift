@@ -46,7 +46,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let communicator: MPICommunicator
         do {
-            communicator = try MPICommunicator(reduction: parallel.reductionAlgorithm())
+            communicator = try parallel.makeCommunicator()
         } catch {
             CommandFailure(error).exit()
         }
@@ -142,8 +142,9 @@ struct Train: ParsableCommand {
                 "dptrain: \(spec) on \(train.name) (\(train.rowCount) train / \(test.rowCount) test rows), "
                     + "loss \(config.loss.name), \(optimization.optimizer) lr \(config.learningRate), "
                     + "batch \(config.globalBatchSize) (micro-batch \(config.microBatchSize) × \(config.microBatchCount)), "
-                    + "\(worldSize) rank\(worldSize == 1 ? "" : "s") × \(threadCount) thread\(threadCount == 1 ? "" : "s"), "
-                    + "\(trainer.network.parameterCount) parameters, seed \(config.seed)")
+                    + "\(worldSize) rank\(worldSize == 1 ? "" : "s") × \(threadCount) thread\(threadCount == 1 ? "" : "s")"
+                    + (worldSize > 1 ? (trainer.usesNodeSharedMemory ? " (sums in shared memory)" : " (sums by messages)") : "")
+                    + ", \(trainer.network.parameterCount) parameters, seed \(config.seed)")
             flush()
         }
         try prepare(trainer, resumingFrom: resumed, isRoot: isRoot)

@@ -12,8 +12,8 @@ import Testing
     ]
 
     /// The JSON report of a small model, on `ranks` ranks (nil: without mpiexec).
-    static func report(ranks: Int?) throws -> [String: Any] {
-        let result = try Binary.run(small, ranks: ranks, timeout: 120)
+    static func report(ranks: Int?, extra: [String] = []) throws -> [String: Any] {
+        let result = try Binary.run(small + extra, ranks: ranks, timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").last { $0.hasPrefix("{") })
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -26,6 +26,8 @@ import Testing
         #expect(report["threads"] as? Int == 1)
         #expect(report["steps"] as? Int == 10)
         #expect(report["model"] as? String == "32-16:relu-4:softmax")
+        // Two ranks on this one machine share memory; one rank has nothing to share.
+        #expect(report["nodeSharedMemory"] as? Bool == (ranks == 2))
         let median = try #require(report["medianStepSamplesPerSecond"] as? Double)
         let limit = try #require(report["limitSamplesPerSecond"] as? Double)
         let best = try #require(report["bestLimitSamplesPerSecond"] as? Double)
@@ -45,6 +47,12 @@ import Testing
         #expect(forward > 0 && backward > 0)
         let peak = try #require(report["peakResidentBytes"] as? Int)
         #expect(peak > 1 << 20)
+    }
+
+    @Test func noSharedMemorySumsByMessages() throws {
+        let report = try Self.report(ranks: 2, extra: ["--no-shared-memory"])
+        #expect(report["ranks"] as? Int == 2)
+        #expect(report["nodeSharedMemory"] as? Bool == false)
     }
 
     @Test func theTextReportNamesTheLimitAndTheRatio() throws {

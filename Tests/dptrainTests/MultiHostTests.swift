@@ -33,6 +33,8 @@ struct MultiHostTests {
             timeout: 480)
         #expect(result.status == 0, "\(hosts) hosts: \(result.stderr)")
         #expect(result.fingerprint == reference, "\(hosts) hosts")
+        // Ranks on different hosts cannot share memory.
+        #expect(result.stdout.contains("\(hosts) ranks × 1 thread (sums by messages), "), "\(result.stdout)")
 
         // Every allreduce of n floats over P ranks delivers at least (P - 1)/P · n floats to each
         // rank (Patarasuk & Yuan 2009), so at least (P - 1) · n in all; less would mean some went

@@ -29,7 +29,8 @@ struct ReproducibilityTests {
         #expect(whole.fingerprint != split.fingerprint)
     }
 
-    /// 200 steps of batch 128, micro-batch 32: ranks 1, 2, 4 and 2 × 2 threads agree bit for bit.
+    /// 200 steps of batch 128, micro-batch 32: ranks 1, 2, 4 and 2 × 2 threads agree bit for bit,
+    /// summed through shared memory or by messages.
     @Test func worldSizeDoesNotChangeTheWeights() throws {
         let run = [
             "train", "--train-limit", "25600", "--test-limit", "500", "--epochs", "1", "--batch-size", "128",
@@ -38,10 +39,11 @@ struct ReproducibilityTests {
         let single = try Binary.run(run + ["--threads", "1"], ranks: 1)
         #expect(single.status == 0, "\(single.stderr)")
         let reference = try #require(single.fingerprint)
-        for (ranks, threads) in [(2, 1), (4, 1), (2, 2)] {
-            let result = try Binary.run(run + ["--threads", "\(threads)"], ranks: ranks)
+        // Ranks on one node sum in shared memory; --no-shared-memory sends messages.
+        for (ranks, threads, extra) in [(2, 1, []), (4, 1, []), (2, 2, []), (2, 1, ["--no-shared-memory"])] {
+            let result = try Binary.run(run + ["--threads", "\(threads)"] + extra, ranks: ranks)
             #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
-            #expect(result.fingerprint == reference, "\(ranks) ranks × \(threads) threads")
+            #expect(result.fingerprint == reference, "\(ranks) ranks × \(threads) threads \(extra)")
         }
         let plain = try Binary.run(run + ["--threads", "1"])
         #expect(plain.fingerprint == reference, "without mpiexec")
@@ -60,6 +62,21 @@ struct DistributedStartTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains(
             "dptrain: error: rank 1 was started with a different config than rank 0; start every rank with the same binary, options and data\n"))
+    }
+
+    /// Shared memory is used only when every rank asks for it: a rank started
+    /// with --no-shared-memory makes the job sum by messages, with the same bits.
+    @Test func ranksDisagreeingOnSharedMemorySumByMessagesWithTheSameBits() throws {
+        let binary = Binary.release.path
+        let arguments = ["train", "--batch-size", "64", "--micro-batch", "16"] + Self.short
+        let mixed = try Binary.runCommand(
+            ["mpiexec", "-n", "1", binary] + arguments + [":", "-n", "1", binary] + arguments + ["--no-shared-memory"],
+            timeout: 120)
+        let shared = try Binary.run(arguments, ranks: 2, timeout: 120)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        #expect(shared.status == 0, "\(shared.stderr)")
+        #expect(mixed.fingerprint != nil)
+        #expect(mixed.fingerprint == shared.fingerprint)
     }
 
     @Test func mpiReductionRunsOnAnyWorldSizeDividingTheMicroBatches() throws {

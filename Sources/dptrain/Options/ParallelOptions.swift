@@ -17,6 +17,9 @@ struct ParallelOptions: ParsableArguments {
     @Option(help: "Gradient reduction across ranks: deterministic (bitwise, power-of-two world sizes) or mpi (MPI_Allreduce, any world size dividing the micro-batch count, not bitwise).")
     var reduction = "deterministic"
 
+    @Flag(inversion: .prefixedNo, help: "Ranks that all run on one node sum gradients through MPI shared-memory windows instead of messages (the same bits).")
+    var sharedMemory = true
+
     @Option(help: "Seconds the start-up checks may take before the job is aborted.")
     var startupTimeout: Double = 60
 
@@ -32,6 +35,11 @@ struct ParallelOptions: ParsableArguments {
             throw .usage("--reduction '\(reduction)': valid: deterministic, mpi")
         }
         return algorithm
+    }
+
+    /// Joins the job's ranks as `--reduction` and `--shared-memory` say.
+    func makeCommunicator() throws -> MPICommunicator {
+        try MPICommunicator(reduction: reductionAlgorithm(), nodeSharedMemory: sharedMemory)
     }
 
     /// Checks the numeric options.

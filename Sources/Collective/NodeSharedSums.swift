@@ -1,0 +1,291 @@
+// NodeSharedSums: the deterministic sum for ranks that share one node,
+// through MPI shared-memory windows instead of messages (DESIGN.md 3).
+//
+// The buffers summed every step (the gradient, the parameters after a
+// sharded update) live in windows made by MPI_Win_allocate_shared: each rank
+// has its own copy, at the same offset of its own segment, and can read
+// every other rank's. The reduce-scatter of a bucket is then, on each rank's
+// owned range (the ranges of the message algorithm), the balanced tree over
+// the ranks' copies, ((x0 + x1) + (x2 + x3)) + ..., read in place: the bits
+// of DeterministicAllreduce without a message. The allgather copies every
+// other rank's owned range out of its segment.
+//
+// Ranks signal through flags in a third window. Operation i (the i-th bucket
+// started since the last `finish`, the same bucket on every rank) has a word
+// holding generation × 4 + phase, stored with release and read with acquire:
+// phase 1 = the rank's copy is written (others may sum it), phase 2 = its
+// owned range is final (others may copy it). While others may read a rank's
+// copy, the rank writes only its own owned range, or (after phase 2 of the
+// rank that owns it) another rank's range; `finish` ends with a barrier on
+// the same flags, so no rank changes a buffer another may still be reading.
+// Then the generation advances. Nothing is allocated per step.
+
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bucket sums over buffers in node-shared memory, for ranks that all share one node.
+final class NodeSharedSums {
+    /// Which stages an operation covers (as OverlappedSum.Part).
+    enum Kind: UInt64 {
+        case reduceScatter = 1, allgather = 2, whole = 3
+    }
+
+    /// One started bucket.
+    private struct Operation {
+        var kind: Kind
+        var segment: Int
+        var offset: Int
+        var count: Int
+        /// Whether this rank's owned range is summed (or needs no sum).
+        var reduced: Bool
+        /// Bit q: rank q's owned range is copied in (or needs no copy).
+        var copied: UInt64
+        var done: Bool
+    }
+
+    /// One buffer, allocated collectively: every rank's copy.
+    private struct Segment {
+        let window: MPI_Win
+        let copies: [UnsafeMutablePointer<Float>]
+        let count: Int
+    }
+
+    /// Operations between two `finish` calls that can take this path; more go by messages.
+    static let capacity = 4096
+    /// Words per operation in a rank's flag area: flag, offset key, count key, unused.
+    private static let wordsPerOperation = 4
+    /// Floats summed per pass of the tree when more than two ranks add up.
+    private static let chunk = 1024
+
+    let rank: Int
+    let size: Int
+    private let communicator: MPI_Comm
+    private let flagWindow: MPI_Win
+    /// Each rank's flag area: word 0 the barrier, then `capacity` operations.
+    private let flags: [UnsafeMutablePointer<UInt64>]
+    private var segments: [Segment] = []
+    private var operations: [Operation] = []
+    private var remaining = 0
+    private var generation: UInt64 = 1
+    /// Tree levels for more than two ranks, `chunk` floats each.
+    private let levels: UnsafeMutablePointer<Float>
+    private var isFreed = false
+
+    /// Makes the flag window over `communicator`, whose ranks must all share this node (collective).
+    init(communicator: MPI_Comm, rank: Int, size: Int) throws(CollectiveError) {
+        precondition(size > 1 && size <= 64 && size & (size - 1) == 0, "node-shared sums need 2...64 ranks, a power of two")
+        self.communicator = communicator
+        self.rank = rank
+        self.size = size
+        let words = 1 + Self.capacity * Self.wordsPerOperation
+        let (window, copies) = try Self.allocate(bytes: words * 8, communicator: communicator, size: size)
+        flagWindow = window
+        flags = copies.map { $0.bindMemory(to: UInt64.self, capacity: words) }
+        flags[rank].initialize(repeating: 0, count: words)
+        levels = .allocate(capacity: (size.trailingZeroBitCount + 1) * Self.chunk)
+        operations.reserveCapacity(Self.capacity)
+        // Nobody reads a flag area before its owner has zeroed it.
+        try Self.check(MPI_Barrier(communicator), "MPI_Barrier")
+    }
+
+    deinit { levels.deallocate() }
+
+    /// `count` floats in a new window (collective): this rank's copy, zeroed.
+    func allocate(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float> {
+        let (window, copies) = try Self.allocate(bytes: max(count, 1) * 4, communicator: communicator, size: size)
+        let floats = copies.map { $0.bindMemory(to: Float.self, capacity: max(count, 1)) }
+        floats[rank].initialize(repeating: 0, count: max(count, 1))
+        segments.append(Segment(window: window, copies: floats, count: count))
+        try Self.check(MPI_Barrier(communicator), "MPI_Barrier")
+        return floats[rank]
+    }
+
+    /// Frees every window (collective; before MPI_Finalize).
+    func free() throws(CollectiveError) {
+        guard !isFreed else { return }
+        isFreed = true
+        for segment in segments { try Self.release(segment.window) }
+        try Self.release(flagWindow)
+        segments.removeAll()
+    }
+
+    /// Starts `kind` on `values` if they lie in a segment and there is room;
+    /// false: the caller sends messages instead (every rank decides alike).
+    func start(_ values: UnsafeMutableBufferPointer<Float>, kind: Kind) throws(CollectiveError) -> Bool {
+        guard let base = values.baseAddress, operations.count < Self.capacity,
+              let segment = segments.firstIndex(where: { base >= $0.copies[rank] && base + values.count <= $0.copies[rank] + $0.count })
+        else { return false }
+        let index = operations.count
+        let operation = Operation(
+            kind: kind, segment: segment, offset: base - segments[segment].copies[rank], count: values.count,
+            reduced: kind == .allgather, copied: kind == .reduceScatter ? ~0 : 1 << UInt64(rank), done: false)
+        let words = flagArea(rank, index)
+        words[1] = Self.offsetKey(operation)
+        words[2] = Self.countKey(operation)
+        dpt_store_release(words, generation * 4 + (kind == .allgather ? 2 : 1))
+        operations.append(operation)
+        remaining += 1
+        try advance(index)
+        return true
+    }
+
+    /// Moves every started operation as far as the other ranks allow.
+    func progress() throws(CollectiveError) {
+        guard remaining > 0 else { return }
+        for index in operations.indices where !operations[index].done { try advance(index) }
+    }
+
+    /// Completes every started operation, then waits until every rank has
+    /// completed its own (so no copy is still being read), and opens the next generation.
+    func finish() throws(CollectiveError) {
+        guard !operations.isEmpty else { return }
+        var spins = 0
+        while remaining > 0 {
+            try progress()
+            if remaining > 0 { Self.pause(&spins) }
+        }
+        dpt_store_release(flags[rank], generation)
+        for other in 0..<size where other != rank {
+            while dpt_load_acquire(flags[other]) < generation { Self.pause(&spins) }
+        }
+        generation += 1
+        operations.removeAll(keepingCapacity: true)
+    }
+
+    /// One operation's next stages, as far as other ranks' flags allow.
+    private func advance(_ index: Int) throws(CollectiveError) {
+        var operation = operations[index]
+        if !operation.reduced {
+            for other in 0..<size where other != rank {
+                guard try isPublished(other, index, phase: 1, operation) else { return }
+            }
+            sumOwnedRange(operation)
+            operation.reduced = true
+            if operation.kind == .whole { dpt_store_release(flagArea(rank, index), generation * 4 + 2) }
+        }
+        let all: UInt64 = size == 64 ? ~0 : (1 << UInt64(size)) - 1
+        if operation.copied & all != all {
+            for other in 0..<size where operation.copied & (1 << UInt64(other)) == 0 {
+                guard try isPublished(other, index, phase: 2, operation) else { continue }
+                let owned = DeterministicAllreduce.ownedRange(rank: other, size: size, count: operation.count)
+                let start = operation.offset + owned.lowerBound
+                let copies = segments[operation.segment].copies
+                (copies[rank] + start).update(from: copies[other] + start, count: owned.count)
+                operation.copied |= 1 << UInt64(other)
+            }
+        }
+        if operation.copied & all == all {
+            operation.done = true
+            remaining -= 1
+        }
+        operations[index] = operation
+    }
+
+    /// Whether rank `other` has reached `phase` of operation `index`; throws
+    /// when its operation there is another bucket (the ranks' calls differ).
+    private func isPublished(_ other: Int, _ index: Int, phase: UInt64, _ operation: Operation) throws(CollectiveError) -> Bool {
+        let words = flagArea(other, index)
+        guard dpt_load_acquire(words) >= generation * 4 + phase else { return false }
+        guard words[1] == Self.offsetKey(operation), words[2] == Self.countKey(operation) else {
+            throw .mismatchedSharedOperation(rank: other, index: index)
+        }
+        return true
+    }
+
+    /// This rank's owned range of the operation: the balanced tree over every rank's copy.
+    private func sumOwnedRange(_ operation: Operation) {
+        let owned = DeterministicAllreduce.ownedRange(rank: rank, size: size, count: operation.count)
+        let copies = segments[operation.segment].copies
+        let start = operation.offset + owned.lowerBound
+        let target = copies[rank] + start
+        if size == 2 {
+            let lower = copies[0] + start, higher = copies[1] + start
+            for j in 0..<owned.count { target[j] = lower[j] + higher[j] }
+            return
+        }
+        var done = 0
+        while done < owned.count {
+            let length = min(Self.chunk, owned.count - done)
+            tree(copies, first: 0, count: size, at: start + done, length: length, into: levels, level: 1)
+            (target + done).update(from: levels, count: length)
+            done += length
+        }
+    }
+
+    /// `out` = the tree over copies `first ..< first + count` (a power of two, at least 2).
+    private func tree(
+        _ copies: [UnsafeMutablePointer<Float>], first: Int, count: Int, at start: Int, length: Int,
+        into out: UnsafeMutablePointer<Float>, level: Int
+    ) {
+        if count == 2 {
+            let lower = copies[first] + start, higher = copies[first + 1] + start
+            for j in 0..<length { out[j] = lower[j] + higher[j] }
+            return
+        }
+        let half = count / 2
+        let right = levels + level * Self.chunk
+        tree(copies, first: first, count: half, at: start, length: length, into: out, level: level + 1)
+        tree(copies, first: first + half, count: half, at: start, length: length, into: right, level: level + 1)
+        for j in 0..<length { out[j] = out[j] + right[j] }
+    }
+
+    private func flagArea(_ owner: Int, _ index: Int) -> UnsafeMutablePointer<UInt64> {
+        flags[owner] + 1 + index * Self.wordsPerOperation
+    }
+
+    private static func offsetKey(_ operation: Operation) -> UInt64 {
+        UInt64(operation.segment) << 48 | UInt64(operation.offset)
+    }
+
+    private static func countKey(_ operation: Operation) -> UInt64 {
+        UInt64(operation.count) << 2 | operation.kind.rawValue
+    }
+
+    /// Spins briefly, then yields the core (ranks may outnumber cores).
+    private static func pause(_ spins: inout Int) {
+        spins += 1
+        if spins < 2000 { dpt_spin_pause() } else { sched_yield() }
+    }
+
+    /// A shared window of `bytes` per rank, and every rank's segment.
+    private static func allocate(
+        bytes: Int, communicator: MPI_Comm, size: Int
+    ) throws(CollectiveError) -> (MPI_Win, [UnsafeMutableRawPointer]) {
+        var info = dpt_mpi_info_null()
+        try check(MPI_Info_create(&info), "MPI_Info_create")
+        defer { MPI_Info_free(&info) }
+        // Each rank's segment on its own pages.
+        try check(MPI_Info_set(info, "alloc_shared_noncontig", "true"), "MPI_Info_set")
+        var window = MPI_Win(0)
+        var base: UnsafeMutableRawPointer?
+        let rounded = (bytes + 4095) & ~4095
+        try check(MPI_Win_allocate_shared(MPI_Aint(rounded), 1, info, communicator, &base, &window), "MPI_Win_allocate_shared")
+        try check(MPI_Win_lock_all(dpt_mpi_mode_nocheck(), window), "MPI_Win_lock_all")
+        var copies: [UnsafeMutableRawPointer] = []
+        for other in 0..<size {
+            var length = MPI_Aint(0)
+            var unit: Int32 = 0
+            var pointer: UnsafeMutableRawPointer?
+            try check(MPI_Win_shared_query(window, Int32(other), &length, &unit, &pointer), "MPI_Win_shared_query")
+            guard let pointer, Int(length) >= rounded else {
+                throw .mpi(function: "MPI_Win_shared_query", message: "rank \(other)'s segment is missing or short")
+            }
+            copies.append(pointer)
+        }
+        return (window, copies)
+    }
+
+    private static func release(_ window: MPI_Win) throws(CollectiveError) {
+        var window = window
+        try check(MPI_Win_unlock_all(window), "MPI_Win_unlock_all")
+        try check(MPI_Win_free(&window), "MPI_Win_free")
+    }
+
+    private static func check(_ code: Int32, _ function: String) throws(CollectiveError) {
+        try MPICommunicator.check(code, function)
+    }
+}
