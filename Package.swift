@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine"]),
-        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Engine", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),

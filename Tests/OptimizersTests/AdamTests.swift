@@ -4,6 +4,7 @@
 //   AdamW with zero gradient: m = v = 0 and the update is 0/(0 + ε), so p_k = p0·(1 − lr·λ)^k.
 // And AMSGrad must differ from Adam once the second moment shrinks.
 
+import CKernels
 import Engine
 import Foundation
 import Optimizers
@@ -65,11 +66,20 @@ import Testing
 }
 
 @Suite struct AdamKernelTests {
-    /// The update runs eight lanes at a time in C where the CPU has AVX2; it
+    /// The update runs sixteen or eight lanes at a time in C where the CPU has AVX-512 or AVX2; it
     /// must have the bits of the formula written out in Swift, element by
     /// element, for every length (lanes and tail) and for AdamW's decay.
-    @Test(arguments: [1, 8, 37, 1000], [0, 0.01] as [Float])
+    @Test(arguments: [1, 8, 16, 37, 47, 1000], [0, 0.01] as [Float])
     func theVectorKernelHasTheBitsOfTheScalarFormula(count: Int, weightDecay: Float) {
+        // Any path gives the same bits, so limiting the lanes cannot disturb tests running beside this one.
+        for lanes in [1, 8, 16] as [Int32] {
+            dpt_kernels_limit_lanes(lanes)
+            check(count: count, weightDecay: weightDecay, lanes: lanes)
+        }
+        dpt_kernels_limit_lanes(16)
+    }
+
+    private func check(count: Int, weightDecay: Float, lanes: Int32) {
         var p = (0..<count).map { Float(sin(Double($0) * 0.7)) }
         var m = (0..<count).map { Float(cos(Double($0) * 0.3)) * 0.01 }
         var v = (0..<count).map { Float(abs(sin(Double($0) * 0.11))) * 1e-4 }
@@ -95,8 +105,8 @@ import Testing
             v[i] = b2 * v[i] + (1 - b2) * (g[i] * g[i])
             p[i] -= stepSize * (m[i] / (abs(v[i]).squareRoot() / sqrtCorrection2 + eps))
         }
-        #expect(parameters.array.map(\.bitPattern) == p.map(\.bitPattern))
-        #expect(optimizer.state[0].array.map(\.bitPattern) == m.map(\.bitPattern))
-        #expect(optimizer.state[1].array.map(\.bitPattern) == v.map(\.bitPattern))
+        #expect(parameters.array.map(\.bitPattern) == p.map(\.bitPattern), "\(lanes) lanes")
+        #expect(optimizer.state[0].array.map(\.bitPattern) == m.map(\.bitPattern), "\(lanes) lanes")
+        #expect(optimizer.state[1].array.map(\.bitPattern) == v.map(\.bitPattern), "\(lanes) lanes")
     }
 }

@@ -1,5 +1,5 @@
 // Elementwise kernels written in C for instruction sets the Swift build does
-// not target: each is compiled for AVX2 as well as the baseline, chosen at run
+// not target: each is compiled for AVX-512 and AVX2 as well as the baseline, chosen at run
 // time, and performs the same IEEE operations element by element in both
 // (no fused multiply-add), so the choice never changes a bit.
 
@@ -11,5 +11,8 @@
 ///   p −= stepSize · (m / (√|v| / sqrtCorrection2 + eps))
 void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
                    float sqrtCorrection2, float beta1, float beta2, float epsilon);
+
+/// Uses at most `lanes` lanes (16, 8 or 1) from now on, so tests can hold every path against the formula.
+void dpt_kernels_limit_lanes(int lanes);
 
 #endif
