@@ -5,9 +5,9 @@
 //     └─ Training (trainer loop, evaluation, logging)
 //          ├─ Layers ──────┐
 //          ├─ Optimizers ──┼─ Engine ─ CDNNL (oneDNN sgemm)
-//          │    └─ CKernels (AVX2 elementwise kernels in C)
-//          ├─ Datasets ────┘    └──── CZlib (gzip; checkpoint CRC-32)
+//          ├─ Datasets ────┘    │ └──── CZlib (gzip; checkpoint CRC-32)
 //          └─ Collective ─ CMPI (MPICH)
+//               (Engine, Optimizers and Collective use CKernels: AVX-512/AVX2 kernels in C)
 import PackageDescription
 
 let package = Package(
@@ -27,11 +27,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "CKernels"),
-        .target(name: "Engine", dependencies: ["CDNNL"]),
+        .target(name: "Engine", dependencies: ["CDNNL", "CKernels"]),
         .target(name: "Layers", dependencies: ["Engine"]),
         .target(name: "Optimizers", dependencies: ["Engine", "CKernels"]),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
-        .target(name: "Collective", dependencies: ["CMPI"]),
+        .target(name: "Collective", dependencies: ["CMPI", "CKernels"]),
         .target(
             name: "Training",
             dependencies: [
@@ -49,7 +49,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Engine", "CZlib"]),

@@ -6,6 +6,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #include "ckernels.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -64,36 +65,43 @@ __attribute__((target("avx512f"))) static void adam_avx512(float *p, const float
     const __m512 vB1 = _mm512_set1_ps(b1), vB2 = _mm512_set1_ps(b2);
     const __m512 vOneMinusB1 = _mm512_set1_ps(oneMinusB1), vOneMinusB2 = _mm512_set1_ps(oneMinusB2);
     const __m512i signMask = _mm512_set1_epi32(0x7fffffff);
+    // The tail (under 16 elements) runs on copies, so every pass is whole vectors.
+    float pt[16] = {0}, gt[16] = {0}, mt[16] = {0}, vt[16] = {0};
+    const long whole = n - n % 16;
     for (long i = 0; i < n; i += 16) {
-        // The last pass covers the tail with a mask: masked-off lanes are neither read nor written.
-        const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512 gi = _mm512_maskz_loadu_ps(lanes, g + i);
-        __m512 pi = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, p + i), vDecay);
-        __m512 mi = _mm512_add_ps(_mm512_mul_ps(vB1, _mm512_maskz_loadu_ps(lanes, m + i)), _mm512_mul_ps(vOneMinusB1, gi));
-        __m512 vi = _mm512_add_ps(_mm512_mul_ps(vB2, _mm512_maskz_loadu_ps(lanes, v + i)),
+        float *pp = p + i, *mp = m + i, *vp = v + i;
+        const float *gp = g + i;
+        if (i == whole) {
+            for (long j = 0; j < n - i; j++) { pt[j] = p[i + j]; gt[j] = g[i + j]; mt[j] = m[i + j]; vt[j] = v[i + j]; }
+            pp = pt; gp = gt; mp = mt; vp = vt;
+        }
+        __m512 gi = _mm512_loadu_ps(gp);
+        __m512 pi = _mm512_mul_ps(_mm512_loadu_ps(pp), vDecay);
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(vB1, _mm512_loadu_ps(mp)), _mm512_mul_ps(vOneMinusB1, gi));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(vB2, _mm512_loadu_ps(vp)),
                                   _mm512_mul_ps(vOneMinusB2, _mm512_mul_ps(gi, gi)));
         __m512 root = _mm512_sqrt_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(vi), signMask)));
         __m512 denominator = _mm512_add_ps(_mm512_div_ps(root, vCorrection), vEps);
         __m512 ratio = _mm512_div_ps(mi, denominator);
         pi = _mm512_sub_ps(pi, _mm512_mul_ps(vStep, ratio));
-        _mm512_mask_storeu_ps(m + i, lanes, mi);
-        _mm512_mask_storeu_ps(v + i, lanes, vi);
-        _mm512_mask_storeu_ps(p + i, lanes, pi);
+        _mm512_storeu_ps(mp, mi);
+        _mm512_storeu_ps(vp, vi);
+        _mm512_storeu_ps(pp, pi);
+        if (i == whole) {
+            for (long j = 0; j < n - i; j++) { p[i + j] = pt[j]; m[i + j] = mt[j]; v[i + j] = vt[j]; }
+        }
     }
 }
-
-static int widestLanes = 16;
-
-void dpt_kernels_limit_lanes(int lanes) { widestLanes = lanes; }
 
 void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
                    float sqrtCorrection2, float beta1, float beta2, float epsilon) {
     const float oneMinusB1 = 1.0f - beta1, oneMinusB2 = 1.0f - beta2;
-    if (widestLanes >= 16 && __builtin_cpu_supports("avx512f")) {
+    const int lanes = dpt_lanes();
+    if (lanes == 16) {
         adam_avx512(p, g, m, v, n, decay, stepSize, sqrtCorrection2, beta1, beta2, epsilon, oneMinusB1, oneMinusB2);
         return;
     }
-    if (widestLanes >= 8 && __builtin_cpu_supports("avx2")) {
+    if (lanes == 8) {
         adam_avx2(p, g, m, v, n, decay, stepSize, sqrtCorrection2, beta1, beta2, epsilon, oneMinusB1, oneMinusB2);
         return;
     }

@@ -20,6 +20,7 @@
 // the same flags, so no rank changes a buffer another may still be reading.
 // Then the generation advances. Nothing is allocated per step.
 
+import CKernels
 import CMPI
 #if canImport(Glibc)
 import Glibc
@@ -203,8 +204,7 @@ final class NodeSharedSums {
         let start = operation.offset + owned.lowerBound
         let target = copies[rank] + start
         if size == 2 {
-            let lower = copies[0] + start, higher = copies[1] + start
-            for j in 0..<owned.count { target[j] = lower[j] + higher[j] }
+            dpt_add_matrices(target, 0, copies[0] + start, 0, copies[1] + start, 0, 1, owned.count)
             return
         }
         var done = 0
@@ -222,15 +222,14 @@ final class NodeSharedSums {
         into out: UnsafeMutablePointer<Float>, level: Int
     ) {
         if count == 2 {
-            let lower = copies[first] + start, higher = copies[first + 1] + start
-            for j in 0..<length { out[j] = lower[j] + higher[j] }
+            dpt_add_matrices(out, 0, copies[first] + start, 0, copies[first + 1] + start, 0, 1, length)
             return
         }
         let half = count / 2
         let right = levels + level * Self.chunk
         tree(copies, first: first, count: half, at: start, length: length, into: out, level: level + 1)
         tree(copies, first: first + half, count: half, at: start, length: length, into: right, level: level + 1)
-        for j in 0..<length { out[j] = out[j] + right[j] }
+        dpt_add_matrices(out, 0, out, 0, right, 0, 1, length)
     }
 
     private func flagArea(_ owner: Int, _ index: Int) -> UnsafeMutablePointer<UInt64> {
@@ -245,10 +244,17 @@ final class NodeSharedSums {
         UInt64(operation.count) << 2 | operation.kind.rawValue
     }
 
-    /// Spins briefly, then yields the core (ranks may outnumber cores).
+    /// Spins briefly, then yields the core, then sleeps between looks: ranks
+    /// may outnumber cores, and a long wait must leave them to the others.
     private static func pause(_ spins: inout Int) {
         spins += 1
-        if spins < 2000 { dpt_spin_pause() } else { sched_yield() }
+        if spins < 2_000 {
+            dpt_spin_pause()
+        } else if spins < 20_000 {
+            sched_yield()
+        } else {
+            usleep(50)
+        }
     }
 
     /// A shared window of `bytes` per rank, and every rank's segment.

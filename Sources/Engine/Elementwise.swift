@@ -1,5 +1,7 @@
 // Whole-buffer elementwise passes over fixed ranges (thread-count independent).
 
+import CKernels
+
 public enum Elementwise {
     /// Elements per task of a whole-arena pass.
     public static let grain = 16_384
@@ -15,8 +17,13 @@ public enum Elementwise {
         let source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>
 
         func run(_ range: Range<Int>) {
-            for i in range { target[i] += source[i] }
+            dpt_add_matrices(target + range.lowerBound, 0, target + range.lowerBound, 0, source + range.lowerBound, 0, 1, range.count)
         }
+    }
+
+    /// Whether any of the `count` floats at `values` is NaN or ±Inf (in the widest lanes the CPU has).
+    public static func containsNonFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
+        dpt_any_nonfinite(values, count) != 0
     }
 }
 

@@ -9,6 +9,7 @@
 // thread, so it never splits a call itself.
 
 import CDNNL
+import CKernels
 import Synchronization
 
 public enum Gemm {
@@ -153,11 +154,7 @@ public enum Gemm {
             } combine: { depth in
                 let (left, leftStride) = level(depth)
                 let (right, rightStride) = level(depth + 1)
-                for row in 0..<m {
-                    let x = left + row * leftStride
-                    let y = right + row * rightStride
-                    for j in 0..<width { x[j] += y[j] }
-                }
+                dpt_add_matrices(left, leftStride, left, leftStride, right, rightStride, m, width)
             }
             guard let outermost = addends.last else { return }
             let outermostIsC = outermost == UnsafePointer(c.pointer)
@@ -165,15 +162,13 @@ public enum Gemm {
                 let x = base + row * width
                 let offset = row * ldc + firstColumn
                 for addend in addends.dropLast() {
-                    let s = addend + offset
-                    for j in 0..<width { x[j] = s[j] + x[j] }
+                    dpt_add_matrices(x, 0, addend + offset, 0, x, 0, 1, width)
                 }
                 let target = c.pointer + offset
                 if outermostIsC {
-                    for j in 0..<width { target[j] += x[j] }
+                    dpt_add_matrices(target, 0, target, 0, x, 0, 1, width)
                 } else {
-                    let s = outermost + offset
-                    for j in 0..<width { target[j] = s[j] + x[j] }
+                    dpt_add_matrices(target, 0, outermost + offset, 0, x, 0, 1, width)
                 }
             }
         }

@@ -129,9 +129,6 @@ private struct Scan: RangeJob {
     let values: UnsafePointer<Float>, flags: UnsafeMutablePointer<Bool>, grain: Int
 
     func run(_ range: Range<Int>) {
-        // No early exit: the branch-free loop vectorises (~50 GB/s from cache here).
-        var bad = false
-        for i in range where !values[i].isFinite { bad = true }
-        flags[range.lowerBound / grain] = bad
+        flags[range.lowerBound / grain] = Elementwise.containsNonFinite(values + range.lowerBound, count: range.count)
     }
 }

@@ -12,6 +12,14 @@
 void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
                    float sqrtCorrection2, float beta1, float beta2, float epsilon);
 
+/// out = a + b, elementwise, over `rows` rows of `width` floats with the given
+/// row strides (out may be a or b).
+void dpt_add_matrices(float *out, long outStride, const float *a, long aStride, const float *b, long bStride, long rows,
+                      long width);
+
+/// Whether any of the n floats at x is NaN or ±Inf.
+int dpt_any_nonfinite(const float *x, long n);
+
 /// Uses at most `lanes` lanes (16, 8 or 1) from now on, so tests can hold every path against the formula.
 void dpt_kernels_limit_lanes(int lanes);
 

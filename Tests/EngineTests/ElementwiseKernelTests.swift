@@ -1,0 +1,70 @@
+// The C kernels behind the elementwise sums and the NaN/Inf scan: every lane
+// width (AVX-512, AVX2, one element) gives the bits of the Swift formula, for
+// lengths with and without a tail.
+
+import CKernels
+import Engine
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ElementwiseKernelTests {
+    static let lengths = [1, 7, 16, 33, 100, 1000]
+    static let lanes: [Int32] = [1, 8, 16]
+
+    /// Limiting the lanes cannot disturb tests running beside these: every width gives the same bits.
+    private func forEachLaneWidth(_ body: (Int32) -> Void) {
+        for width in Self.lanes {
+            dpt_kernels_limit_lanes(width)
+            body(width)
+        }
+        dpt_kernels_limit_lanes(16)
+    }
+
+    @Test(arguments: lengths)
+    func sumsHaveTheBitsOfSwiftAdditionWithStrides(width: Int) {
+        let rows = 3, stride = width + 5
+        let a = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.37)) * 1e3 }
+        let b = (0..<(rows * stride)).map { Float(cos(Double($0) * 0.91)) * 1e-3 }
+        forEachLaneWidth { lanes in
+            var out = [Float](repeating: -1, count: rows * stride)
+            out.withUnsafeMutableBufferPointer { o in
+                dpt_add_matrices(o.baseAddress, stride, a, stride, b, stride, rows, width)
+            }
+            for row in 0..<rows {
+                for j in 0..<stride {
+                    let i = row * stride + j
+                    // Past `width` in a row nothing is written.
+                    let expected = j < width ? a[i] + b[i] : -1
+                    #expect(out[i].bitPattern == expected.bitPattern, "\(lanes) lanes, row \(row), column \(j)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: lengths)
+    func theScanFindsEveryNonFiniteValueWherever(count: Int) {
+        let finite = (0..<count).map { Float(sin(Double($0))) * .greatestFiniteMagnitude }
+        forEachLaneWidth { lanes in
+            #expect(!Elementwise.containsNonFinite(finite, count: count), "\(lanes) lanes")
+            for bad in [Float.nan, .infinity, -.infinity, -Float.nan] {
+                for position in Set([0, count / 2, count - 1]) {
+                    var values = finite
+                    values[position] = bad
+                    #expect(Elementwise.containsNonFinite(values, count: count), "\(lanes) lanes, \(bad) at \(position)")
+                }
+            }
+            // Only the first `count - 1` are looked at.
+            var tail = finite
+            tail[count - 1] = .nan
+            #expect(!Elementwise.containsNonFinite(tail, count: count - 1), "\(lanes) lanes")
+        }
+    }
+
+    @Test func denormalsZerosAndTheLargestFiniteValueAreFinite() {
+        let values: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude,
+                               -.greatestFiniteMagnitude, 1, -1, 3e-39, 65504, 1e38, -1e-45, 2, 4, 8, 16, 32]
+        forEachLaneWidth { lanes in
+            #expect(!Elementwise.containsNonFinite(values, count: values.count), "\(lanes) lanes")
+        }
+    }
+}
