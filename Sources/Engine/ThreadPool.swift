@@ -11,6 +11,7 @@
 
 import CDNNL
 import Foundation
+import CKernels
 import Synchronization
 
 public final class ThreadPool: @unchecked Sendable {
@@ -169,7 +170,9 @@ private final class PoolState: @unchecked Sendable {
     private var jobType: (any PoolJob.Type)?
     private let nextTask = Atomic<Int>(0)
 
-    /// Polls of `generation` before a worker sleeps (tens of microseconds).
+    /// Polls of `generation`, a PAUSE apart, before a worker sleeps (a few
+    /// milliseconds: waking a sleeping worker costs tens of microseconds on a
+    /// virtual machine, a long gap between two passes of a step is shorter).
     private static let spinLimit = 200_000
 
     init(workerCount: Int) {
@@ -258,6 +261,7 @@ private final class PoolState: @unchecked Sendable {
                 && !shuttingDown.load(ordering: .relaxed)
             {
                 polls += 1
+                dpt_cpu_pause()
             }
             if generation.load(ordering: .acquiring) == seen {
                 pthread_mutex_lock(mutex)

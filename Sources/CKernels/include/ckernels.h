@@ -20,6 +20,14 @@ void dpt_add_matrices(float *out, long outStride, const float *a, long aStride, 
 /// Whether any of the n floats at x is NaN or ±Inf.
 int dpt_any_nonfinite(const float *x, long n);
 
+/// A spin-wait hint to the CPU (x86 PAUSE): a waiting thread takes fewer
+/// resources and notices a change as soon as it happens.
+static inline void dpt_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /// Uses at most `lanes` lanes (16, 8 or 1) from now on, so tests can hold every path against the formula.
 void dpt_kernels_limit_lanes(int lanes);
 
