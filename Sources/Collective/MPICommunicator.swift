@@ -1,9 +1,11 @@
 // MPICommunicator: the ranks of an MPI job (MPICH), or a world of one when
 // the binary was started without mpiexec (DESIGN.md 6).
 //
-// Deterministic sums run DeterministicAllreduce over MPI_Sendrecv; the `.mpi`
-// algorithm, maximum, minimum, broadcast and barrier use MPI's own
-// collectives. Large buffers travel in pieces of at most 4 MiB, above which
+// Deterministic sums run DeterministicAllreduce over MPI_Sendrecv, or, when
+// every rank shares this node, NodeSharedSums over shared-memory windows
+// (which also carry the small maximum/minimum of the step agreement); the
+// `.mpi` algorithm, other maxima and minima, broadcast and barrier use MPI's
+// own collectives. Large buffers travel in pieces of at most 4 MiB, above which
 // MPICH on shared memory slows sharply (MPI-NOTES.md). Errors come back as
 // return codes (MPI_ERRORS_RETURN) and become CollectiveError.mpi. MPI is
 // initialised with MPI_THREAD_FUNNELED: every call must come from the thread
@@ -242,12 +244,14 @@ public final class MPICommunicator: Communicator {
     /// Elementwise maximum over ranks (`MPI_Allreduce`, exact in any order).
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError) {
         enter()
+        if let nodeShared, values.count <= NodeSharedSums.flagValues { return nodeShared.allreduce(values, by: max) }
         try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 8, dpt_mpi_int64(), dpt_mpi_max())
     }
 
     /// Elementwise minimum over ranks (`MPI_Allreduce`, exact in any order).
     public func allreduceMin(_ values: UnsafeMutableBufferPointer<Int64>) throws(CollectiveError) {
         enter()
+        if let nodeShared, values.count <= NodeSharedSums.flagValues { return nodeShared.allreduce(values, by: min) }
         try nativeAllreduce(UnsafeMutableRawBufferPointer(values), stride: 8, dpt_mpi_int64(), dpt_mpi_min())
     }
 

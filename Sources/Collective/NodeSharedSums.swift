@@ -61,6 +61,11 @@ final class NodeSharedSums {
     private static let wordsPerOperation = 4
     /// Floats summed per pass of the tree when more than two ranks add up.
     private static let chunk = 1024
+    /// Largest Int64 buffer `allreduce(_:by:)` takes: a stamp and the values, in two slots.
+    static let flagValues = 8
+    private static let slotWords = 1 + flagValues
+    /// Where the operations start in a flag area: the barrier word, then the two flag slots.
+    private static let operationsStart = 1 + 2 * slotWords
 
     let rank: Int
     let size: Int
@@ -72,6 +77,8 @@ final class NodeSharedSums {
     private var operations: [Operation] = []
     private var remaining = 0
     private var generation: UInt64 = 1
+    /// Calls of `allreduce(_:by:)` so far; call k uses slot k % 2.
+    private var flagCalls: UInt64 = 0
     /// Tree levels for more than two ranks, `chunk` floats each.
     private let levels: UnsafeMutablePointer<Float>
     private var isFreed = false
@@ -82,7 +89,7 @@ final class NodeSharedSums {
         self.communicator = communicator
         self.rank = rank
         self.size = size
-        let words = 1 + Self.capacity * Self.wordsPerOperation
+        let words = Self.operationsStart + Self.capacity * Self.wordsPerOperation
         let (window, copies) = try Self.allocate(bytes: words * 8, communicator: communicator, size: size)
         flagWindow = window
         flags = copies.map { $0.bindMemory(to: UInt64.self, capacity: words) }
@@ -155,6 +162,32 @@ final class NodeSharedSums {
         }
         generation += 1
         operations.removeAll(keepingCapacity: true)
+    }
+
+    /// Replaces `values` (at most `flagValues`) by their elementwise maximum
+    /// or minimum over ranks, through the flag window: the agreement of every
+    /// step costs no MPI call. Call k writes slot k % 2 and stamps it k + 1;
+    /// a rank can be at most one call ahead of another (it cannot finish call
+    /// k + 1 before every rank has stamped it, after reading call k), so the
+    /// slot it writes is never one another rank is still reading.
+    func allreduce(_ values: UnsafeMutableBufferPointer<Int64>, by combine: (Int64, Int64) -> Int64) {
+        precondition(values.count <= Self.flagValues, "at most \(Self.flagValues) flags at once")
+        let slot = Int(flagCalls % 2) * Self.slotWords
+        flagCalls += 1
+        let mine = flags[rank] + 1 + slot
+        for i in values.indices { mine[1 + i] = UInt64(bitPattern: values[i]) }
+        dpt_store_release(mine, flagCalls)
+        var spins = 0
+        for other in 0..<size where other != rank {
+            let theirs = flags[other] + 1 + slot
+            while dpt_load_acquire(theirs) < flagCalls { Self.pause(&spins) }
+        }
+        // Every rank combines in rank order, so all hold the same result.
+        for i in values.indices {
+            var result = Int64(bitPattern: flags[0][1 + slot + 1 + i])
+            for other in 1..<size { result = combine(result, Int64(bitPattern: flags[other][1 + slot + 1 + i])) }
+            values[i] = result
+        }
     }
 
     /// One operation's next stages, as far as other ranks' flags allow.
@@ -233,7 +266,7 @@ final class NodeSharedSums {
     }
 
     private func flagArea(_ owner: Int, _ index: Int) -> UnsafeMutablePointer<UInt64> {
-        flags[owner] + 1 + index * Self.wordsPerOperation
+        flags[owner] + Self.operationsStart + index * Self.wordsPerOperation
     }
 
     private static func offsetKey(_ operation: Operation) -> UInt64 {
