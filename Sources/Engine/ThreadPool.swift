@@ -228,7 +228,9 @@ private final class PoolState: @unchecked Sendable {
         var polls = 0
         while finishedWorkers.load(ordering: .acquiring) < workerCount {
             polls += 1
-            if polls % 1_000 == 0 { sched_yield() }
+            dpt_cpu_pause()
+            // Now and then give the core away: threads may outnumber cores.
+            if polls % 20_000 == 0 { sched_yield() }
         }
     }
 
