@@ -73,7 +73,12 @@ public enum Benchmark {
             globalBatchSize: config.globalBatchSize, pool: pool)
         let slices = min(5, steps)
         let timed = try trainer.benchmark(warmup: warmup, steps: steps) { index in
-            if (index + 1) * slices / steps != index * slices / steps { probe.run(seconds: 0.1, minimum: 1) }
+            if (index + 1) * slices / steps != index * slices / steps {
+                probe.run(seconds: 0.1, minimum: 1)
+                // The ranks' slices end at different times: meet before the next
+                // step, so its waiting is the step's own, not the other rank's probe.
+                try? communicator.barrier()
+            }
         }
         let elapsed = timed.total.seconds
         let gemmInSteps = Double(Gemm.elapsedNanoseconds.load(ordering: .relaxed)) / 1e9 / Double(steps)
