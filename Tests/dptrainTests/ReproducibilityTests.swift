@@ -50,6 +50,27 @@ struct ReproducibilityTests {
     }
 }
 
+extension ReproducibilityTests {
+    /// Steps whose update needs the whole gradient (clipping by the global norm, max-norm) sum
+    /// it whole every step — through shared memory or by messages — with batch norm's
+    /// statistics summed beside it: 1, 2 and 4 ranks agree bit for bit.
+    @Test func wholeGradientStepsAgreeAcrossWorldSizes() throws {
+        let run = [
+            "train", "--train-limit", "5120", "--test-limit", "200", "--epochs", "1", "--batch-size", "128",
+            "--micro-batch", "32", "--model", "784-64:relu:bn-32:prelu:dropout(0.2)-10:softmax", "--clip-norm", "1",
+            "--max-norm", "3", "--no-gemm-limit", "--threads", "1",
+        ]
+        let single = try Binary.run(run, ranks: 1, timeout: 120)
+        #expect(single.status == 0, "\(single.stderr)")
+        let reference = try #require(single.fingerprint)
+        for (ranks, extra) in [(2, []), (4, []), (2, ["--no-shared-memory"])] {
+            let result = try Binary.run(run + extra, ranks: ranks, timeout: 120)
+            #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
+            #expect(result.fingerprint == reference, "\(ranks) ranks \(extra)")
+        }
+    }
+}
+
 @Suite(.serialized)
 struct DistributedStartTests {
     static let short = ["--train-limit", "512", "--test-limit", "100", "--epochs", "1", "--threads", "1", "--no-gemm-limit"]
