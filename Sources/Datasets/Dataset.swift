@@ -76,15 +76,6 @@ public final class Dataset {
         }
     }
 
-    /// Starts bringing the features of `rows` into the CPU's caches, so a
-    /// `gatherFeatures` of them soon after does not wait on memory.
-    public func prefetchFeatures(rows: UnsafeBufferPointer<Int32>) {
-        let width = featureCount
-        for row in rows where row >= 0 && Int(row) < rowCount {
-            Elementwise.prefetch(features.pointer + Int(row) * width, count: width)
-        }
-    }
-
     /// Copies the class labels of `rows` into `destination` (rows.count labels); the targets must be classes.
     public func gatherLabels(rows: UnsafeBufferPointer<Int32>, into destination: UnsafeMutablePointer<Int32>) {
         guard case .classes(let labels, _) = targets else {

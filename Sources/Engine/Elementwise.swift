@@ -21,12 +21,6 @@ public enum Elementwise {
         }
     }
 
-    /// Asks the CPU to bring `count` floats at `values` into its caches ahead of use.
-    @inline(__always)
-    public static func prefetch(_ values: UnsafePointer<Float>, count: Int) {
-        dpt_prefetch(values, count * 4)
-    }
-
     /// Whether any of the `count` floats at `values` is NaN or ±Inf (in the widest lanes the CPU has).
     public static func containsNonFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
         dpt_any_nonfinite(values, count) != 0

@@ -294,7 +294,6 @@ extension Trainer {
         let valid = max(0, min(m, train.rowCount - start))
         let rows = UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)])
         train.gatherFeatures(rows: rows, into: x.pointer)
-        prefetchRows(after: batch, microBatch: microBatch)
         if valid < m { (x.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
         let targets: LossTargets
         switch trainTargets {
@@ -337,19 +336,6 @@ extension Trainer {
         times.loss += backwardStart - lossStart
         network.backwardData(rows: m, parameters: parameters, tails: block.tails[index], workspace: workspace, pool: pool)
         times.backward += ContinuousClock.now - backwardStart
-    }
-
-    /// Prefetches the rows of this rank's next micro-batch (in this step or
-    /// the next), which its forward pass would otherwise wait for: rows of a
-    /// permutation are scattered over the whole dataset.
-    private func prefetchRows(after batch: Int, microBatch: Int) {
-        let local = config.microBatchCount / communicator.size
-        let first = communicator.rank * local
-        let (nextBatch, nextMicroBatch) = microBatch + 1 < first + local ? (batch, microBatch + 1) : (batch + 1, first)
-        let start = nextBatch * config.globalBatchSize + nextMicroBatch * config.microBatchSize
-        let end = min(start + config.microBatchSize, (nextBatch + 1) * config.globalBatchSize, train.rowCount)
-        guard start < end else { return }
-        train.prefetchFeatures(rows: UnsafeBufferPointer(rebasing: order[start..<end]))
     }
 
     /// Runs `body(start, count, logits)` for every chunk of `data` in fixed

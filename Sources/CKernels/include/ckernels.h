@@ -28,12 +28,6 @@ static inline void dpt_cpu_pause(void) {
 #endif
 }
 
-/// Asks the CPU to bring `bytes` bytes at `start` into its caches ahead of use.
-static inline void dpt_prefetch(const void *start, long bytes) {
-    const char *p = (const char *)start;
-    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
-}
-
 /// Uses at most `lanes` lanes (16, 8 or 1) from now on, so tests can hold every path against the formula.
 void dpt_kernels_limit_lanes(int lanes);
 
