@@ -92,9 +92,6 @@ public final class MPICommunicator: Communicator {
         self.ownerThread = pthread_self()
     }
 
-    /// Whether deterministic sums of node-shared buffers go through memory.
-    public var sharesNodeMemory: Bool { nodeShared != nil }
-
     /// True on every rank when all of them asked for shared memory, run on
     /// this node, and the deterministic sum applies (2...64 ranks, a power of two).
     private static func everyRankSharesThisNode(_ world: MPI_Comm, size: Int, asked: Bool) throws(CollectiveError) -> Bool {
