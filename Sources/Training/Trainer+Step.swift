@@ -293,7 +293,7 @@ extension Trainer {
         let start = batchStart + microBatch * m
         let valid = max(0, min(m, train.rowCount - start))
         let rows = UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)])
-        train.gatherFeatures(rows: rows, into: x.pointer)
+        train.gatherFeatures(rows: rows, into: x.pointer, pool: pool)
         if valid < m { (x.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
         let targets: LossTargets
         switch trainTargets {
