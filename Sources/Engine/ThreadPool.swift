@@ -104,6 +104,21 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Posts `job.run(i)` for every i in 0..<count as background work: a
+    /// worker with nothing else to do runs the tasks one at a time, and looks
+    /// for a new call between two tasks (so a parallel pass is held up by at
+    /// most one short task), while the caller goes on; `finishBackground`
+    /// runs what no worker has taken and waits for the rest. One job at a
+    /// time; `job` must stay valid and unchanged until `finishBackground` returns.
+    public func startBackground<Job: PoolJob>(_ job: UnsafePointer<Job>, count: Int) {
+        shared.startBackground(UnsafeRawPointer(job), type: Job.self, count: count)
+    }
+
+    /// Returns once every task of the posted background job has run (at once if none is posted).
+    public func finishBackground() {
+        shared.finishBackground()
+    }
+
     /// `parallelRanges` for a job: `job.run(range)` for every fixed chunk of 0..<count.
     public func parallelRanges<Job: RangeJob>(_ count: Int, grain: Int = 16_384, _ job: Job) {
         precondition(grain > 0, "grain must be positive")
@@ -156,7 +171,9 @@ private let workerIndexKey: pthread_key_t = {
 /// training step follows within microseconds) and only then sleep on `wake`;
 /// the bump happens under `mutex` so a worker going to sleep cannot miss it.
 /// The caller spins until every worker has reported, yielding the core now
-/// and then in case a worker was descheduled.
+/// and then in case a worker was descheduled. A waiting worker also runs
+/// the tasks of a posted background job, one at a time; a call made
+/// meanwhile waits for that worker's report like any other.
 private final class PoolState: @unchecked Sendable {
     let workerCount: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -169,6 +186,16 @@ private final class PoolState: @unchecked Sendable {
     private var job: UnsafeRawPointer?
     private var jobType: (any PoolJob.Type)?
     private let nextTask = Atomic<Int>(0)
+    /// Background work: post number << 32 | next task, claimed by compare
+    /// and exchange; the task field is `closed` outside a post, so a thread
+    /// that read an old word can never claim a task of a later post.
+    private let backgroundWord = Atomic<Int>(closed)
+    private let backgroundCount = Atomic<Int>(0)
+    private let backgroundDone = Atomic<Int>(0)
+    private var backgroundJob: UnsafeRawPointer?
+    private var backgroundType: (any PoolJob.Type)?
+    private var backgroundPosts = 0
+    private static let closed = 1 << 31
 
     /// Polls of `generation`, a PAUSE apart, before a worker sleeps (a few
     /// milliseconds: waking a sleeping worker costs tens of microseconds on a
@@ -234,6 +261,58 @@ private final class PoolState: @unchecked Sendable {
         }
     }
 
+    func startBackground(_ job: UnsafeRawPointer, type: any PoolJob.Type, count: Int) {
+        precondition(backgroundWord.load(ordering: .relaxed) & 0xffff_ffff == Self.closed,
+                     "a background job is still posted")
+        guard count > 0 else { return }
+        backgroundJob = job
+        backgroundType = type
+        backgroundCount.store(count, ordering: .relaxed)
+        backgroundDone.store(0, ordering: .relaxed)
+        backgroundPosts += 1
+        pthread_mutex_lock(mutex)
+        backgroundWord.store(backgroundPosts << 32, ordering: .releasing)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func finishBackground() {
+        let word = backgroundWord.load(ordering: .relaxed)
+        if word & 0xffff_ffff == Self.closed { return }
+        while runBackgroundTask() {}
+        let count = backgroundCount.load(ordering: .relaxed)
+        var polls = 0
+        while backgroundDone.load(ordering: .acquiring) < count {
+            polls += 1
+            dpt_cpu_pause()
+            if polls % 20_000 == 0 { sched_yield() }
+        }
+        backgroundWord.store(backgroundPosts << 32 | Self.closed, ordering: .releasing)
+        backgroundJob = nil
+        backgroundType = nil
+    }
+
+    /// Whether the posted background job has a task nobody has claimed.
+    private var backgroundIsWaiting: Bool {
+        backgroundWord.load(ordering: .relaxed) & 0xffff_ffff < backgroundCount.load(ordering: .relaxed)
+    }
+
+    /// Claims and runs one task of the posted background job; false when none is left.
+    private func runBackgroundTask() -> Bool {
+        var word = backgroundWord.load(ordering: .acquiring)
+        while true {
+            let index = word & 0xffff_ffff
+            guard index < backgroundCount.load(ordering: .relaxed) else { return false }
+            let (exchanged, current) = backgroundWord.compareExchange(
+                expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            word = current
+        }
+        if let job = backgroundJob, let type = backgroundType { type.invoke(job, word & 0xffff_ffff) }
+        backgroundDone.add(1, ordering: .releasing)
+        return true
+    }
+
     private func runTasks(_ body: (Int) -> Void, count: Int, afterEach hook: (() -> Void)? = nil) {
         while true {
             let index = nextTask.add(1, ordering: .relaxed).oldValue
@@ -258,19 +337,24 @@ private final class PoolState: @unchecked Sendable {
         _ = dpt_omp_set_one_thread()
         var seen = 0
         while true {
+            // Wait for the next call, running a posted background job meanwhile.
             var polls = 0
-            while generation.load(ordering: .acquiring) == seen && polls < Self.spinLimit
-                && !shuttingDown.load(ordering: .relaxed)
-            {
-                polls += 1
-                dpt_cpu_pause()
-            }
-            if generation.load(ordering: .acquiring) == seen {
-                pthread_mutex_lock(mutex)
-                while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed) {
-                    pthread_cond_wait(wake, mutex)
+            while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed) {
+                if runBackgroundTask() {
+                    polls = 0
+                } else if polls < Self.spinLimit {
+                    polls += 1
+                    dpt_cpu_pause()
+                } else {
+                    pthread_mutex_lock(mutex)
+                    while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed)
+                        && !backgroundIsWaiting
+                    {
+                        pthread_cond_wait(wake, mutex)
+                    }
+                    pthread_mutex_unlock(mutex)
+                    polls = 0
                 }
-                pthread_mutex_unlock(mutex)
             }
             if shuttingDown.load(ordering: .acquiring) { return }
             seen = generation.load(ordering: .acquiring)

@@ -12,7 +12,10 @@ public final class MicroBatchBlock {
     /// Per position: activations and layer gradients of the micro-batch.
     let workspaces: [Workspace]
     /// Per position: the micro-batch's input rows, (m, n_0).
-    let inputs: [Matrix]
+    private(set) var inputs: [Matrix]
+    /// Input rows no position holds: where the next micro-batch's rows are
+    /// gathered in the background (`Trainer.inputs`) while this one runs.
+    private(set) var spare: Matrix
     /// Per position: the micro-batch's tail gradients (`Network.tailCount` floats).
     let tails: [UnsafeMutablePointer<Float>]
     /// Per position: the micro-batch's batch-norm statistics (empty without batch norm).
@@ -31,10 +34,19 @@ public final class MicroBatchBlock {
         }
         let inputBuffers = (0..<capacity).map { _ in FloatBuffer(count: rows * network.spec.inputWidth) }
         inputs = inputBuffers.map { Matrix($0, rows: rows, columns: network.spec.inputWidth) }
+        let spareBuffer = FloatBuffer(count: rows * network.spec.inputWidth)
+        spare = Matrix(spareBuffer, rows: rows, columns: network.spec.inputWidth)
         let tailBuffers = (0..<capacity).map { _ in FloatBuffer(count: network.tailCount) }
         tails = tailBuffers.map(\.pointer)
         statistics = (0..<capacity).map { _ in FloatBuffer(count: network.statisticsCount) }
-        storage = inputBuffers + tailBuffers
+        storage = inputBuffers + tailBuffers + [spareBuffer]
+    }
+
+    /// Puts the spare rows at position `index`; what was there becomes the spare.
+    func swapSpare(into index: Int) {
+        let held = inputs[index]
+        inputs[index] = spare
+        spare = held
     }
 
     /// Bytes one micro-batch's position in a block takes.

@@ -285,16 +285,12 @@ extension Trainer {
         let gatherStart = ContinuousClock.now
         let m = config.microBatchSize
         let k = config.model.outputWidth
-        let d = config.model.inputWidth
         let workspace = block.workspaces[index]
-        let x = block.inputs[index]
+        let x = inputs(MicroBatchPosition(epoch: epoch, batch: batch, microBatch: microBatch), index: index)
         let batchStart = batch * config.globalBatchSize
         let batchRows = min(config.globalBatchSize, train.rowCount - batchStart)
         let start = batchStart + microBatch * m
-        let valid = max(0, min(m, train.rowCount - start))
-        let rows = UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)])
-        train.gatherFeatures(rows: rows, into: x.pointer, pool: pool)
-        if valid < m { (x.pointer + valid * d).update(repeating: 0, count: (m - valid) * d) }
+        let (rows, valid) = rows(batch: batch, microBatch: microBatch)
         let targets: LossTargets
         switch trainTargets {
         case .labels(let labels):
@@ -338,6 +334,62 @@ extension Trainer {
         times.backward += ContinuousClock.now - backwardStart
     }
 
+    /// The order's rows of micro-batch `microBatch` of global batch `batch`,
+    /// and how many of its m rows are real (fewer in a kept partial batch).
+    private func rows(batch: Int, microBatch: Int) -> (UnsafeBufferPointer<Int32>, valid: Int) {
+        let start = batch * config.globalBatchSize + microBatch * config.microBatchSize
+        let valid = max(0, min(config.microBatchSize, train.rowCount - start))
+        return (UnsafeBufferPointer(rebasing: order[min(start, train.rowCount)..<min(start + valid, train.rowCount)]), valid)
+    }
+
+    /// The input rows of micro-batch `position` in block position `index`:
+    /// the rows gathered in the background if they are that micro-batch's,
+    /// else gathered now; then the rank's next micro-batch of the epoch is
+    /// gathered in the background into the block's spare rows, by a pool
+    /// worker with nothing else to do (single-tile products, serial passes),
+    /// while this one runs. The same bytes either way.
+    private func inputs(_ position: MicroBatchPosition, index: Int) -> Matrix {
+        if prefetched != nil { pool.finishBackground() }
+        if prefetched == position {
+            block.swapSpare(into: index)
+        } else {
+            let (rows, valid) = rows(batch: position.batch, microBatch: position.microBatch)
+            let x = block.inputs[index].pointer
+            let (m, d) = (config.microBatchSize, train.featureCount)
+            train.gatherFeatures(rows: rows, into: x, pool: pool)
+            if valid < m { (x + valid * d).update(repeating: 0, count: (m - valid) * d) }
+        }
+        prefetched = nil
+        if pool.threadCount > 1, let next = nextPosition(after: position) {
+            let (rows, valid) = rows(batch: next.batch, microBatch: next.microBatch)
+            prefetchJob.pointee.rows = rows
+            prefetchJob.pointee.valid = valid
+            prefetchJob.pointee.count = config.microBatchSize
+            prefetchJob.pointee.destination = block.spare.pointer
+            pool.startBackground(prefetchJob, count: prefetchJob.pointee.tasks)
+            prefetched = next
+        }
+        return block.inputs[index]
+    }
+
+    /// The micro-batch this rank runs after `position` in the same epoch, if any.
+    private func nextPosition(after position: MicroBatchPosition) -> MicroBatchPosition? {
+        let local = config.microBatchCount / communicator.size
+        let first = communicator.rank * local
+        if position.microBatch + 1 < first + local {
+            return MicroBatchPosition(epoch: position.epoch, batch: position.batch, microBatch: position.microBatch + 1)
+        }
+        guard position.batch + 1 < stepsPerEpoch else { return nil }
+        return MicroBatchPosition(epoch: position.epoch, batch: position.batch + 1, microBatch: first)
+    }
+
+    /// Waits for a background gather still running (before the order or the trainer goes).
+    func settlePrefetch() {
+        guard prefetched != nil else { return }
+        pool.finishBackground()
+        prefetched = nil
+    }
+
     /// Runs `body(start, count, logits)` for every chunk of `data` in fixed
     /// chunks of `config.evaluationBatchSize` rows (so metrics do not depend on threads).
     func forEachEvaluationChunk(_ data: Dataset, _ body: (Int, Int, Matrix) -> Void) {
@@ -376,5 +428,44 @@ extension Trainer {
         }
         let rows = Double(max(data.rowCount, 1))
         return (lossSum / rows, config.loss.hasAccuracy ? correctSum / rows : nil)
+    }
+}
+
+/// A micro-batch of an epoch.
+struct MicroBatchPosition: Equatable {
+    var epoch: Int
+    var batch: Int
+    var microBatch: Int
+}
+
+/// The background gather of one micro-batch's input rows, a few rows per
+/// task (so the worker doing it is soon free for a parallel pass).
+struct RowPrefetch: PoolJob {
+    let dataset: Dataset
+    var rows = UnsafeBufferPointer<Int32>(start: nil, count: 0)
+    var valid = 0
+    var count = 0
+    var destination: UnsafeMutablePointer<Float>
+    /// Rows per task: about 8 Ki floats.
+    let rowsPerTask: Int
+
+    init(dataset: Dataset, destination: UnsafeMutablePointer<Float>) {
+        self.dataset = dataset
+        self.destination = destination
+        rowsPerTask = max(1, 8_192 / dataset.featureCount)
+    }
+
+    var tasks: Int { (count + rowsPerTask - 1) / rowsPerTask }
+
+    func run(_ index: Int) {
+        let first = index * rowsPerTask
+        let end = min(first + rowsPerTask, count)
+        let width = dataset.featureCount
+        let gathered = max(first, min(end, valid))
+        if gathered > first {
+            dataset.gatherFeatures(
+                rows: UnsafeBufferPointer(rebasing: rows[first..<gathered]), into: destination + first * width)
+        }
+        if end > gathered { (destination + gathered * width).update(repeating: 0, count: (end - gathered) * width) }
     }
 }

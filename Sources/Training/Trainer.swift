@@ -183,6 +183,9 @@ public final class Trainer {
     let rowLoss: FloatBuffer
     let rowCorrect: FloatBuffer
     let order: UnsafeMutableBufferPointer<Int32>  // the epoch's permutation (N)
+    /// The background gather of the rank's next micro-batch (see `inputs`), and which one it is.
+    let prefetchJob: UnsafeMutablePointer<RowPrefetch>
+    var prefetched: MicroBatchPosition?
 
     // Running sums of the current epoch (local to the rank).
     var epochLoss = 0.0
@@ -282,6 +285,8 @@ public final class Trainer {
         rowCorrect = FloatBuffer(count: rows)
         order = .allocate(capacity: train.rowCount)
         order.initialize(repeating: 0)
+        prefetchJob = .allocate(capacity: 1)
+        prefetchJob.initialize(to: RowPrefetch(dataset: train, destination: block.spare.pointer))
         if communicator.size > 1 {
             // Bucket reductions in flight advance between GEMM tiles, not only between layers.
             pool.callerHook = { [unowned self] in
@@ -306,6 +311,9 @@ public final class Trainer {
     }
 
     deinit {
+        settlePrefetch()
+        prefetchJob.deinitialize(count: 1)
+        prefetchJob.deallocate()
         if communicator.size > 1 { pool.callerHook = nil }
         labelScratch.deallocate()
         order.deallocate()
@@ -339,6 +347,7 @@ public final class Trainer {
         var last: EpochReport?
         for epoch in faults.startEpoch..<config.epochs {
             self.epoch = epoch
+            settlePrefetch()
             rng.permutation(into: order, .shuffle, stream: UInt32(epoch))
             beginEpoch(epoch)
             communicationTime = .zero
@@ -461,6 +470,7 @@ public final class Trainer {
     ) throws(TrainingError) -> (total: Duration, steps: [Double]) {
         precondition(warmup + steps <= stepsPerEpoch, "benchmark needs \(warmup + steps) batches, the data has \(stepsPerEpoch)")
         epoch = 0
+        settlePrefetch()
         CounterRNG(seed: config.seed).permutation(into: order, .shuffle, stream: 0)
         for batch in 0..<warmup { try step(batch: batch) }
         try communicator.barrierOrThrow()

@@ -37,6 +37,30 @@ struct ThreadPoolTests {
         #expect(Array(seen) == expected)
     }
 
+    @Test("background tasks run exactly once, beside parallel calls and post after post",
+          arguments: [1, 2, 3], [0, 1, 37])
+    func backgroundTasksRunOnce(threads: Int, count: Int) {
+        let pool = ThreadPool(threadCount: threads)
+        defer { pool.shutdown() }
+        let runs = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(count, 1))
+        defer { runs.deallocate() }
+        runs.initialize(repeating: 0)
+        let job = UnsafeMutablePointer<CountRuns>.allocate(capacity: 1)
+        defer { job.deallocate() }
+        job.initialize(to: CountRuns(runs: runs.baseAddress!))
+        var calls = 0
+        for post in 0..<100 {
+            pool.startBackground(job, count: count)
+            // Parallel calls while the job is posted: its tasks go to idle workers between them.
+            for _ in 0..<(post % 4) { pool.parallelFor(5) { _ in }; calls += 1 }
+            pool.finishBackground()
+            #expect(runs.prefix(count).allSatisfy { $0 == post + 1 }, "post \(post)")
+        }
+        pool.finishBackground()  // nothing posted: returns at once
+        #expect(runs.prefix(count).allSatisfy { $0 == 100 })
+        #expect(calls == 150)
+    }
+
     @Test("a pool is released when its last reference goes", arguments: [1, 3])
     func poolIsReleasedWithItsLastReference(threads: Int) {
         weak var released: ThreadPool?
@@ -47,4 +71,11 @@ struct ThreadPoolTests {
         }
         #expect(released == nil)
     }
+}
+
+/// Counts the runs of every background task.
+private struct CountRuns: PoolJob {
+    let runs: UnsafeMutablePointer<Int>
+
+    func run(_ index: Int) { runs[index] += 1 }
 }

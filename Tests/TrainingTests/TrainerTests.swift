@@ -311,6 +311,50 @@ extension Double {
     }
 }
 
+@Suite struct BackgroundGatherTests {
+    /// `rows` rows of `features` normal features in three classes.
+    static func wideDataset(rows: Int, features: Int) -> Dataset {
+        let rng = CounterRNG(seed: 11)
+        let values = FloatBuffer(count: rows * features)
+        for i in 0..<(rows * features) { values[i] = rng.normal(.syntheticData, stream: 0, index: UInt64(i)) }
+        let labels = (0..<rows).map { row in Int32(values[row * features] > 0 ? 1 : values[row * features + 1] > 0 ? 2 : 0) }
+        return Dataset(name: "wide", featureCount: features, features: values, targets: .classes(labels: labels, classCount: 3))
+    }
+
+    /// An idle pool worker gathers the rank's next micro-batch while one runs
+    /// (in tasks of a few rows: 2048 features make two tasks of a micro-batch
+    /// of 8); the weights are those of rows gathered in place on one thread,
+    /// across blocks, batches, epochs, a kept partial batch (26 of 32 rows:
+    /// masked rows and a micro-batch with 2 real rows) and ranks.
+    @Test func rowsGatheredInTheBackgroundGiveTheWeightsOfRowsGatheredInPlace() throws {
+        let data = Self.wideDataset(rows: 90, features: 2048)
+        var config = TrainingConfig(
+            model: try ModelSpec(parsing: "2048-8:tanh-3:softmax"), epochs: 2, globalBatchSize: 32,
+            microBatchSize: 8, optimizer: .adam(), learningRate: 0.01, seed: 3)
+        config.lastBatch = .keep
+        func fingerprint(threads: Int, blockBytes: Int = MicroBatchBlock.defaultBytes) throws -> String {
+            try Trainer(
+                config: config, train: data, test: data, communicator: SingleProcessCommunicator(),
+                pool: ThreadPool(threadCount: threads), options: RunOptions(blockBytes: blockBytes)
+            ).run().fingerprint
+        }
+        let reference = try fingerprint(threads: 1)
+        for threads in [2, 3] {
+            #expect(try fingerprint(threads: threads) == reference, "\(threads) threads")
+            #expect(try fingerprint(threads: threads, blockBytes: 1) == reference, "\(threads) threads, blocks of one")
+        }
+        let shared = config
+        let outcomes = InProcessCommunicatorGroup(size: 2).run { communicator in
+            let data = Self.wideDataset(rows: 90, features: 2048)
+            return try Trainer(config: shared, train: data, test: data, communicator: communicator,
+                               pool: ThreadPool(threadCount: 2)).run().fingerprint
+        }
+        for (rank, outcome) in outcomes.enumerated() {
+            #expect(try outcome.get() == reference, "rank \(rank) of 2, 2 threads each")
+        }
+    }
+}
+
 @Suite struct ShardedUpdateTests {
     /// In-process ranks update only their owned parts of every bucket and
     /// allgather the parameters; once synchronized, their optimizer state
