@@ -76,23 +76,6 @@ public final class Dataset {
         }
     }
 
-    /// `gatherFeatures(rows:into:)` with the rows split across `pool`'s
-    /// threads: the same bytes, and the copy of a micro-batch's scattered rows
-    /// no longer leaves the other threads idle. Short gathers stay on the caller.
-    public func gatherFeatures(
-        rows: UnsafeBufferPointer<Int32>, into destination: UnsafeMutablePointer<Float>, pool: ThreadPool
-    ) {
-        guard pool.threadCount > 1, rows.count * featureCount >= Self.parallelGatherValues else {
-            gatherFeatures(rows: rows, into: destination)
-            return
-        }
-        let share = (rows.count + pool.threadCount - 1) / pool.threadCount
-        pool.parallelRanges(rows.count, grain: share, RowGather(dataset: self, rows: rows, destination: destination))
-    }
-
-    /// Fewer feature values than this are gathered on the calling thread (a dispatch costs more).
-    static let parallelGatherValues = 32_768
-
     /// Copies the class labels of `rows` into `destination` (rows.count labels); the targets must be classes.
     public func gatherLabels(rows: UnsafeBufferPointer<Int32>, into destination: UnsafeMutablePointer<Int32>) {
         guard case .classes(let labels, _) = targets else {
@@ -145,18 +128,5 @@ public final class Dataset {
             targets = .values(values, width: width)
         }
         return Dataset(name: name ?? self.name, featureCount: featureCount, features: features, targets: targets)
-    }
-}
-
-/// Rows `range` of a gather: each row listed there copied to its place.
-private struct RowGather: RangeJob {
-    let dataset: Dataset
-    let rows: UnsafeBufferPointer<Int32>
-    let destination: UnsafeMutablePointer<Float>
-
-    func run(_ range: Range<Int>) {
-        let width = dataset.featureCount
-        dataset.gatherFeatures(
-            rows: UnsafeBufferPointer(rebasing: rows[range]), into: destination + range.lowerBound * width)
     }
 }

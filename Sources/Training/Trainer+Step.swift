@@ -356,7 +356,7 @@ extension Trainer {
             let (rows, valid) = rows(batch: position.batch, microBatch: position.microBatch)
             let x = block.inputs[index].pointer
             let (m, d) = (config.microBatchSize, train.featureCount)
-            train.gatherFeatures(rows: rows, into: x, pool: pool)
+            train.gatherFeatures(rows: rows, into: x)
             if valid < m { (x + valid * d).update(repeating: 0, count: (m - valid) * d) }
         }
         prefetched = nil

@@ -25,25 +25,6 @@ import Testing
         #expect(labels == [0, 2, 0])
     }
 
-    @Test(arguments: [2, 3])
-    func aGatherSplitAcrossThreadsCopiesTheSameRows(threads: Int) {
-        // 97 rows of 512 features: past the size that is gathered on the caller alone.
-        let width = 512
-        let dataset = Dataset(name: "wide", featureCount: width,
-                              features: FloatBuffer((0..<(97 * width)).map { Float($0) }),
-                              targets: .classes(labels: [Int32](repeating: 0, count: 97), classCount: 1))
-        let rows = (0..<80).map { Int32(($0 * 37) % 97) }
-        let serial = FloatBuffer(count: rows.count * width)
-        let split = FloatBuffer(count: rows.count * width)
-        let pool = ThreadPool(threadCount: threads)
-        rows.withUnsafeBufferPointer { rows in
-            dataset.gatherFeatures(rows: rows, into: serial.pointer)
-            dataset.gatherFeatures(rows: rows, into: split.pointer, pool: pool)
-        }
-        #expect(split.array == serial.array)
-        #expect(split.array[(79 * width)..<(80 * width)].first == Float(((79 * 37) % 97) * width))
-    }
-
     @Test func subsetKeepsRowsAndClassCount() {
         let subset = classDataset().subset(rows: 0..<2)
         #expect(subset.rowCount == 2)
