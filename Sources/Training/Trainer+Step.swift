@@ -353,23 +353,25 @@ extension Trainer {
         if prefetched == position {
             block.swapSpare(into: index)
         } else {
-            let (rows, valid) = rows(batch: position.batch, microBatch: position.microBatch)
-            let x = block.inputs[index].pointer
-            let (m, d) = (config.microBatchSize, train.featureCount)
-            train.gatherFeatures(rows: rows, into: x)
-            if valid < m { (x + valid * d).update(repeating: 0, count: (m - valid) * d) }
+            aimGather(at: position, into: block.inputs[index].pointer)
+            for task in 0..<prefetchJob.pointee.tasks { prefetchJob.pointee.run(task) }
         }
         prefetched = nil
         if pool.threadCount > 1, let next = nextPosition(after: position) {
-            let (rows, valid) = rows(batch: next.batch, microBatch: next.microBatch)
-            prefetchJob.pointee.rows = rows
-            prefetchJob.pointee.valid = valid
-            prefetchJob.pointee.count = config.microBatchSize
-            prefetchJob.pointee.destination = block.spare.pointer
+            aimGather(at: next, into: block.spare.pointer)
             pool.startBackground(prefetchJob, count: prefetchJob.pointee.tasks)
             prefetched = next
         }
         return block.inputs[index]
+    }
+
+    /// Points the gather job at micro-batch `position`'s rows and `destination` (no job may be running).
+    private func aimGather(at position: MicroBatchPosition, into destination: UnsafeMutablePointer<Float>) {
+        let (rows, valid) = rows(batch: position.batch, microBatch: position.microBatch)
+        prefetchJob.pointee.rows = rows
+        prefetchJob.pointee.valid = valid
+        prefetchJob.pointee.count = config.microBatchSize
+        prefetchJob.pointee.destination = destination
     }
 
     /// The micro-batch this rank runs after `position` in the same epoch, if any.
@@ -438,8 +440,9 @@ struct MicroBatchPosition: Equatable {
     var microBatch: Int
 }
 
-/// The background gather of one micro-batch's input rows, a few rows per
-/// task (so the worker doing it is soon free for a parallel pass).
+/// The gather of one micro-batch's input rows (masked rows zeroed), a few
+/// rows per task, so a worker doing it in the background is soon free for a
+/// parallel pass; in place, the caller runs every task.
 struct RowPrefetch: PoolJob {
     let dataset: Dataset
     var rows = UnsafeBufferPointer<Int32>(start: nil, count: 0)
