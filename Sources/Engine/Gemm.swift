@@ -1,11 +1,12 @@
-// GEMM over oneDNN's single-threaded `dnnl_sgemm`, cut into fixed column tiles.
+// GEMM over oneDNN's single-threaded `dnnl_sgemm`, cut into fixed tiles.
 //
 // C = op(A)·op(B) (+ C when accumulating), row-major. The product's output
-// columns are cut into tiles of `Gemm.tileColumns` (a constant: never derived
-// from the thread count), each tile is one `dnnl_sgemm` call over the full M
-// and K, and the pool's threads take tiles. The sequence of calls therefore
-// depends on the shapes only, and identical calls give identical bits
-// (DESIGN.md 3 and 7). oneDNN's OpenMP is limited to one thread in every pool
+// columns are cut into tiles of `Gemm.tileColumns` and its rows into
+// `Gemm.rowBlocks(rows:)` even blocks of at most `Gemm.tileRows` (constants
+// and the shape: never the thread count); each tile is one `dnnl_sgemm` call
+// over the full K, and the pool's threads take tiles. The sequence of calls
+// therefore depends on the shapes only, and identical calls give identical
+// bits (DESIGN.md 3 and 7). oneDNN's OpenMP is limited to one thread in every pool
 // thread, so it never splits a call itself.
 
 import CDNNL
@@ -16,6 +17,13 @@ public enum Gemm {
     /// Width of an output-column tile. Fixed for the reproducibility contract:
     /// changing it changes the bits of every run.
     public static let tileColumns = 128
+
+    /// Most output rows of a tile. Fixed for the reproducibility contract. A
+    /// weight gradient (rows = the layer's fan-in) is cut so that a tile's
+    /// products and partial sums in `sumOfProducts` stay in a core's L2
+    /// cache; a micro-batch's forward and input-gradient products (rows = m)
+    /// are one block up to m = 256.
+    public static let tileRows = 256
 
     /// Nanoseconds spent in `multiply` (both forms) while `timing` is on:
     /// the benchmark's measure of the GEMMs inside training steps.
@@ -29,8 +37,28 @@ public enum Gemm {
         elapsedNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
     }
 
-    /// Number of tiles a product with `columns` output columns is cut into.
+    /// Number of column tiles a product with `columns` output columns is cut into.
     public static func tileCount(columns: Int) -> Int { (columns + tileColumns - 1) / tileColumns }
+
+    /// How a product's `rows` output rows are cut: `count` blocks of `height`
+    /// rows (the last one shorter), as even as a multiple of 16 (64 bytes) allows.
+    public static func rowBlocks(rows: Int) -> (count: Int, height: Int) {
+        let count = max(1, (rows + tileRows - 1) / tileRows)
+        let height = max(16, ((rows + count - 1) / count + 15) / 16 * 16)
+        return ((rows + height - 1) / height, height)
+    }
+
+    /// The rows and columns of tile `tile` of an (m, n) product (column tiles
+    /// outermost, so consecutive tiles share their right operand's columns).
+    static func tileBounds(_ tile: Int, m: Int, n: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let (blocks, height) = rowBlocks(rows: m)
+        let column = tile / blocks * tileColumns
+        let row = tile % blocks * height
+        return (row..<min(row + height, m), column..<min(column + tileColumns, n))
+    }
+
+    /// Number of tiles of an (m, n) product.
+    static func tileCount(rows m: Int, columns n: Int) -> Int { rowBlocks(rows: m).count * tileCount(columns: n) }
 
     /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate` is true.
     ///
@@ -52,24 +80,23 @@ public enum Gemm {
         let start = timing ? ContinuousClock.now : nil
         defer { if let start { addElapsed(since: start) } }
         pool.parallelFor(
-            tileCount(columns: n),
+            tileCount(rows: m, columns: n),
             ProductTiles(a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c, m: m, n: n, k: k,
                          beta: accumulate ? 1 : 0))
     }
 
-    /// Column tile `tile` of C = op(A)·op(B) + beta·C: one `dnnl_sgemm` call.
+    /// Tile `tile` of C = op(A)·op(B) + beta·C: one `dnnl_sgemm` call.
     private struct ProductTiles: PoolJob {
         let a: Matrix, transposeA: Bool, b: Matrix, transposeB: Bool, c: Matrix
         let m: Int, n: Int, k: Int, beta: Float
 
         func run(_ tile: Int) {
-            let first = tile * tileColumns
-            let width = min(tileColumns, n - first)
-            let bTile = transposeB ? b.pointer + first * b.rowStride : b.pointer + first
+            let (rows, columns) = tileBounds(tile, m: m, n: n)
             singleCall(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
-                a: a.pointer, lda: a.rowStride, b: bTile, ldb: b.rowStride,
-                beta: beta, c: c.pointer + first, ldc: c.rowStride)
+                transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k,
+                a: a.rowsPointer(rows.lowerBound, transposed: transposeA), lda: a.rowStride,
+                b: b.columnsPointer(columns.lowerBound, transposed: transposeB), ldb: b.rowStride,
+                beta: beta, c: c.pointer + rows.lowerBound * c.rowStride + columns.lowerBound, ldc: c.rowStride)
         }
     }
 
@@ -89,7 +116,7 @@ public enum Gemm {
     /// Floats of per-thread scratch that `sumOfProducts` needs for `count`
     /// products with `rows` output rows.
     public static func sumScratchPerThread(rows: Int, count: Int) -> Int {
-        (BalancedTree.depth(count) + 1) * rows * tileColumns
+        (BalancedTree.depth(count) + 1) * rowBlocks(rows: rows).height * tileColumns
     }
 
     /// C = S_k + (… + (S_1 + T)), elementwise, where T is the balanced-tree
@@ -122,45 +149,46 @@ public enum Gemm {
         let start = timing ? ContinuousClock.now : nil
         defer { if let start { addElapsed(since: start) } }
         pool.parallelFor(
-            tileCount(columns: n),
+            tileCount(rows: m, columns: n),
             SummedTiles(
                 a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c, addends: addends, scratch: scratch,
                 perThread: sumScratchPerThread(rows: m, count: a.count), m: m, n: n, k: k))
     }
 
-    /// Column tile `tile` of `sumOfProducts`: the tree of products in the
-    /// running thread's scratch, then the addends, then C.
+    /// Tile `tile` of `sumOfProducts`: the tree of products in the running
+    /// thread's scratch, then the addends, then C.
     private struct SummedTiles: PoolJob {
         let a: UnsafeBufferPointer<Matrix>, transposeA: Bool, b: UnsafeBufferPointer<Matrix>, transposeB: Bool
         let c: Matrix, addends: UnsafeBufferPointer<UnsafePointer<Float>>, scratch: UnsafeMutablePointer<Float>
         let perThread: Int, m: Int, n: Int, k: Int
 
         func run(_ tile: Int) {
-            let firstColumn = tile * tileColumns
-            let width = min(tileColumns, n - firstColumn)
+            let (rows, columns) = tileBounds(tile, m: m, n: n)
+            let (height, width) = (rows.count, columns.count)
             let base = scratch + ThreadPool.currentThreadIndex * perThread
-            let (m, k, ldc) = (self.m, self.k, c.rowStride)
+            let k = self.k
+            let corner = rows.lowerBound * c.rowStride + columns.lowerBound
             // Level 0 of the tree is C's own tile when nothing is added to it.
             func level(_ index: Int) -> (pointer: UnsafeMutablePointer<Float>, stride: Int) {
-                index == 0 && addends.isEmpty ? (c.pointer + firstColumn, ldc) : (base + index * m * tileColumns, width)
+                index == 0 && addends.isEmpty ? (c.pointer + corner, c.rowStride) : (base + index * height * width, width)
             }
             BalancedTree.reduce(a.count) { i, depth in
                 let target = level(depth)
                 singleCall(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k,
-                    a: a[i].pointer, lda: a[i].rowStride,
-                    b: transposeB ? b[i].pointer + firstColumn * b[i].rowStride : b[i].pointer + firstColumn,
-                    ldb: b[i].rowStride, beta: 0, c: target.pointer, ldc: target.stride)
+                    transposeA: transposeA, transposeB: transposeB, m: height, n: width, k: k,
+                    a: a[i].rowsPointer(rows.lowerBound, transposed: transposeA), lda: a[i].rowStride,
+                    b: b[i].columnsPointer(columns.lowerBound, transposed: transposeB), ldb: b[i].rowStride,
+                    beta: 0, c: target.pointer, ldc: target.stride)
             } combine: { depth in
                 let (left, leftStride) = level(depth)
                 let (right, rightStride) = level(depth + 1)
-                dpt_add_matrices(left, leftStride, left, leftStride, right, rightStride, m, width)
+                dpt_add_matrices(left, leftStride, left, leftStride, right, rightStride, height, width)
             }
             guard let outermost = addends.last else { return }
             let outermostIsC = outermost == UnsafePointer(c.pointer)
-            for row in 0..<m {
+            for row in 0..<height {
                 let x = base + row * width
-                let offset = row * ldc + firstColumn
+                let offset = corner + row * c.rowStride
                 for addend in addends.dropLast() {
                     dpt_add_matrices(x, 0, addend + offset, 0, x, 0, 1, width)
                 }
@@ -195,5 +223,19 @@ public enum Gemm {
             dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), 1,
             a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
         precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue) for M=\(m) N=\(n) K=\(k)")
+    }
+}
+
+extension Matrix {
+    /// Where op(self)'s rows from `row` on start: row `row` of the matrix, or
+    /// column `row` when op transposes it.
+    fileprivate func rowsPointer(_ row: Int, transposed: Bool) -> UnsafePointer<Float> {
+        UnsafePointer(transposed ? pointer + row : pointer + row * rowStride)
+    }
+
+    /// Where op(self)'s columns from `column` on start: column `column` of
+    /// the matrix, or row `column` when op transposes it.
+    fileprivate func columnsPointer(_ column: Int, transposed: Bool) -> UnsafePointer<Float> {
+        UnsafePointer(transposed ? pointer + column * rowStride : pointer + column)
     }
 }

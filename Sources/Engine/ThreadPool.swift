@@ -3,7 +3,7 @@
 // A call `parallelFor(n) { i in ... }` runs task indices 0..<n, each exactly
 // once, on the calling thread and the workers, and returns when all are done.
 // Which thread runs a task never matters for the result: callers cut work into
-// fixed pieces (GEMM column tiles, elementwise ranges) whose boundaries depend
+// fixed pieces (GEMM tiles, elementwise ranges) whose boundaries depend
 // on the problem size only, never on the thread count (DESIGN.md 3).
 //
 // Every thread of the pool, the caller included, is limited to one OpenMP

@@ -13,7 +13,7 @@
 // and dW take the dropped D_l.
 // Weights are stored (in, out), so the forward is A·W with no transpose.
 // Every GEMM sees exactly one micro-batch (M = m forward and for dA, K = m
-// for dW), cut into fixed column tiles by `Gemm` (DESIGN.md 3).
+// for dW), cut into fixed tiles by `Gemm` (DESIGN.md 3).
 // Accumulating a micro-batch's gradients computes them apart and then adds
 // them, so the result has the bits of "each micro-batch, then the sum" that
 // another rank split would produce; weight gradients are added tile by tile

@@ -1,6 +1,6 @@
 // The GEMM-bound limit (DESIGN.md, performance yardsticks): how many samples
 // per second `dnnl_sgemm` alone achieves for exactly the matrix products of
-// one training step — same shapes, same column tiles, same threads, same
+// one training step — same shapes, same tiles, same threads, same
 // micro-batch scheme — measured in the same process as the training run.
 //
 // Per micro-batch of m rows and per layer l: Z_l = A_{l-1}·W_l (forward),

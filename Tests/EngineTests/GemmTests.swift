@@ -97,6 +97,8 @@ struct GemmTests {
         + GemmShape.allTranspositions(m: 3, n: 128, k: 5)
         + GemmShape.allTranspositions(m: 5, n: 129, k: 2)
         + GemmShape.allTranspositions(m: 16, n: 257, k: 33)
+        // Several row blocks (Gemm.tileRows): 3 of 208 rows, the last one shorter.
+        + GemmShape.allTranspositions(m: 600, n: 150, k: 7)
 
     @Test("Gemm.multiply matches a naive Double product", arguments: shapes)
     func productMatchesNaiveDoubleProduct(shape: GemmShape) {
@@ -113,6 +115,21 @@ struct GemmTests {
         #expect(operands.product(threads: 3).bits == single)
     }
 
+    @Test("rows are cut into even blocks of at most tileRows, 64-byte multiples")
+    func rowBlocksAreEvenAndAligned() {
+        #expect(Gemm.rowBlocks(rows: 64) == (1, 64))
+        #expect(Gemm.rowBlocks(rows: 256) == (1, 256))
+        #expect(Gemm.rowBlocks(rows: 257) == (2, 144))
+        #expect(Gemm.rowBlocks(rows: 784) == (4, 208))
+        #expect(Gemm.rowBlocks(rows: 1024) == (4, 256))
+        #expect(Gemm.rowBlocks(rows: 3) == (1, 16))
+        for rows in 1...2000 {
+            let (count, height) = Gemm.rowBlocks(rows: rows)
+            #expect(height <= Gemm.tileRows && height % 16 == 0 && count * height >= rows && (count - 1) * height < rows,
+                    "\(rows) rows: \(count) × \(height)")
+        }
+    }
+
     @Test("accumulate adds the product to what C holds", arguments: GemmShape.allTranspositions(m: 7, n: 300, k: 13))
     func accumulateAddsToC(shape: GemmShape) {
         let operands = GemmOperands(shape, seed: 13)
@@ -126,7 +143,8 @@ struct GemmTests {
         operands.expectMatchesNaiveProduct(c.pointer, ldc: shape.n) { i, j in initial.pointer[i * shape.n + j] }
     }
 
-    @Test("Gemm.multiply honours row strides wider than the columns", arguments: GemmShape.allTranspositions(m: 6, n: 140, k: 9))
+    @Test("Gemm.multiply honours row strides wider than the columns",
+          arguments: GemmShape.allTranspositions(m: 6, n: 140, k: 9) + GemmShape.allTranspositions(m: 270, n: 140, k: 9))
     func stridedViewsAreRespected(shape: GemmShape) {
         // Copy the operands into wider rows; the padding holds NaN so reading it would show.
         let operands = GemmOperands(shape, seed: 14)

@@ -24,6 +24,9 @@ import Testing
         Case(shape: GemmShape(m: 17, n: 1, k: 64, transposeA: true, transposeB: false), count: 5, addends: 2, addendIsC: true),
         Case(shape: GemmShape(m: 1, n: 200, k: 8, transposeA: false, transposeB: true), count: 2, addends: 2, addendIsC: false),
         Case(shape: GemmShape(m: 9, n: 260, k: 12, transposeA: false, transposeB: false), count: 7, addends: 3, addendIsC: true),
+        // Several row blocks (Gemm.tileRows) and column tiles, as a wide layer's weight gradient.
+        Case(shape: GemmShape(m: 600, n: 150, k: 8, transposeA: true, transposeB: false), count: 4, addends: 0, addendIsC: false),
+        Case(shape: GemmShape(m: 530, n: 140, k: 6, transposeA: true, transposeB: false), count: 3, addends: 2, addendIsC: true),
     ]
 
     /// The reference: each product on its own (`Gemm.multiply`), the tree by
