@@ -48,6 +48,60 @@ void dpt_add_matrices(float *out, long outStride, const float *a, long aStride, 
     }
 }
 
+// out = in[0] + (in[1] + (… + (in[n − 2] + in[n − 1]))), row by row: the
+// additions of a cascade of pairwise sums in one pass, with their bits (each
+// rounding as in the pairwise form), writing out once.
+__attribute__((target("avx512f"))) static void chain_row_avx512(float *out, const float *const *in, int n, long width) {
+    long j = 0;
+    for (; j + 16 <= width; j += 16) {
+        __m512 x = _mm512_add_ps(_mm512_loadu_ps(in[n - 2] + j), _mm512_loadu_ps(in[n - 1] + j));
+        for (int k = n - 3; k >= 0; k--) x = _mm512_add_ps(_mm512_loadu_ps(in[k] + j), x);
+        _mm512_storeu_ps(out + j, x);
+    }
+    if (j < width) {
+        const __mmask16 lanes = (__mmask16)((1u << (width - j)) - 1);
+        __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, in[n - 2] + j), _mm512_maskz_loadu_ps(lanes, in[n - 1] + j));
+        for (int k = n - 3; k >= 0; k--) x = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, in[k] + j), x);
+        _mm512_mask_storeu_ps(out + j, lanes, x);
+    }
+}
+
+__attribute__((target("avx2"))) static void chain_row_avx2(float *out, const float *const *in, int n, long width) {
+    long j = 0;
+    for (; j + 8 <= width; j += 8) {
+        __m256 x = _mm256_add_ps(_mm256_loadu_ps(in[n - 2] + j), _mm256_loadu_ps(in[n - 1] + j));
+        for (int k = n - 3; k >= 0; k--) x = _mm256_add_ps(_mm256_loadu_ps(in[k] + j), x);
+        _mm256_storeu_ps(out + j, x);
+    }
+    for (; j < width; j++) {
+        float x = in[n - 2][j] + in[n - 1][j];
+        for (int k = n - 3; k >= 0; k--) x = in[k][j] + x;
+        out[j] = x;
+    }
+}
+
+void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
+                   long width) {
+    if (n > DPT_CHAIN_MAX) n = DPT_CHAIN_MAX;
+    const int lanes = dpt_lanes();
+    const float *row[DPT_CHAIN_MAX];
+    for (long r = 0; r < rows; r++) {
+        float *o = out + r * outStride;
+        for (int k = 0; k < n; k++) row[k] = in[k] + r * strides[k];
+        if (lanes == 16) {
+            chain_row_avx512(o, row, n, width);
+        } else if (lanes == 8) {
+            chain_row_avx2(o, row, n, width);
+        } else {
+            for (long j = 0; j < width; j++) {
+                float x = row[n - 2][j] + row[n - 1][j];
+                for (int k = n - 3; k >= 0; k--) x = row[k][j] + x;
+                o[j] = x;
+            }
+        }
+    }
+}
+
 // A float is NaN or ±Inf when its magnitude bits, read as an integer, are at
 // least those of +Inf (0x7f800000): the largest magnitude over the buffer tells.
 __attribute__((target("avx512f"))) static int nonfinite_avx512(const float *x, long n) {

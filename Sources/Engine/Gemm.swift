@@ -172,17 +172,41 @@ public enum Gemm {
             func level(_ index: Int) -> (pointer: UnsafeMutablePointer<Float>, stride: Int) {
                 index == 0 && addends.isEmpty ? (c.pointer + corner, c.rowStride) : (base + index * height * width, width)
             }
-            BalancedTree.reduce(a.count) { i, depth in
-                let target = level(depth)
-                singleCall(
-                    transposeA: transposeA, transposeB: transposeB, m: height, n: width, k: k,
-                    a: a[i].rowsPointer(rows.lowerBound, transposed: transposeA), lda: a[i].rowStride,
-                    b: b[i].columnsPointer(columns.lowerBound, transposed: transposeB), ldb: b[i].rowStride,
-                    beta: 0, c: target.pointer, ldc: target.stride)
-            } combine: { depth in
-                let (left, leftStride) = level(depth)
-                let (right, rightStride) = level(depth + 1)
-                dpt_add_matrices(left, leftStride, left, leftStride, right, rightStride, height, width)
+            // Consecutive combines up the tree (level d + 1 into d, then d into
+            // d − 1, …) run as one chain: out = L[top] + (… + (L[d] + L[d + 1])).
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: Int(DPT_CHAIN_MAX)) { inputs in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Int(DPT_CHAIN_MAX)) { strides in
+                    var chain: (top: Int, bottom: Int)?
+                    func flush() {
+                        guard let (top, bottom) = chain else { return }
+                        chain = nil
+                        let count = bottom - top + 2
+                        for index in 0..<count {
+                            let (pointer, stride) = level(top + index)
+                            inputs[index] = UnsafePointer(pointer)
+                            strides[index] = stride
+                        }
+                        let (out, outStride) = level(top)
+                        dpt_add_chain(out, outStride, UnsafePointer(inputs.baseAddress), UnsafePointer(strides.baseAddress), Int32(count), height, width)
+                    }
+                    BalancedTree.reduce(a.count) { i, depth in
+                        flush()
+                        let target = level(depth)
+                        singleCall(
+                            transposeA: transposeA, transposeB: transposeB, m: height, n: width, k: k,
+                            a: a[i].rowsPointer(rows.lowerBound, transposed: transposeA), lda: a[i].rowStride,
+                            b: b[i].columnsPointer(columns.lowerBound, transposed: transposeB), ldb: b[i].rowStride,
+                            beta: 0, c: target.pointer, ldc: target.stride)
+                    } combine: { depth in
+                        if let (top, bottom) = chain, top == depth + 1, bottom - depth + 2 <= Int(DPT_CHAIN_MAX) {
+                            chain = (depth, bottom)
+                        } else {
+                            flush()
+                            chain = (depth, depth)
+                        }
+                    }
+                    flush()
+                }
             }
             guard let outermost = addends.last else { return }
             let outermostIsC = outermost == UnsafePointer(c.pointer)

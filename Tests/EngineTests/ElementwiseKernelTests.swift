@@ -42,6 +42,41 @@ import Testing
     }
 
     @Test(arguments: lengths)
+    func aChainHasTheBitsOfItsPairwiseSums(width: Int) {
+        // Inputs of mixed magnitudes, each at its own row stride; the first is also the output.
+        let rows = 3
+        for count in 2...Int(DPT_CHAIN_MAX) {
+            let strides = (0..<count).map { width + 2 + 3 * $0 }
+            let inputs = (0..<count).map { k in
+                (0..<(rows * strides[k])).map { Float(sin(Double($0 * (k + 2)) * 0.37)) * powf(10, Float(3 - 2 * k)) }
+            }
+            forEachLaneWidth { lanes in
+                var out = inputs[0]
+                let others = inputs[1...].map { values in
+                    let copy = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
+                    copy.initialize(from: values, count: values.count)
+                    return copy
+                }
+                defer { others.forEach { $0.deallocate() } }
+                out.withUnsafeMutableBufferPointer { o in
+                    let pointers: [UnsafePointer<Float>?] = [UnsafePointer(o.baseAddress)] + others.map { UnsafePointer($0) }
+                    dpt_add_chain(o.baseAddress, strides[0], pointers, strides, Int32(count), rows, width)
+                }
+                for row in 0..<rows {
+                    for j in 0..<strides[0] {
+                        let i = row * strides[0] + j
+                        // in[0] + (in[1] + (… + (in[n − 2] + in[n − 1]))); past `width` nothing is written.
+                        var expected = inputs[count - 2][row * strides[count - 2] + j] + inputs[count - 1][row * strides[count - 1] + j]
+                        for k in stride(from: count - 3, through: 0, by: -1) { expected = inputs[k][row * strides[k] + j] + expected }
+                        if j >= width { expected = inputs[0][i] }
+                        #expect(out[i].bitPattern == expected.bitPattern, "\(count) inputs, \(lanes) lanes, row \(row), column \(j)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: lengths)
     func theScanFindsEveryNonFiniteValueWherever(count: Int) {
         let finite = (0..<count).map { Float(sin(Double($0))) * .greatestFiniteMagnitude }
         forEachLaneWidth { lanes in

@@ -17,6 +17,16 @@ void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float d
 void dpt_add_matrices(float *out, long outStride, const float *a, long aStride, const float *b, long bStride, long rows,
                       long width);
 
+/// Most inputs of `dpt_add_chain`.
+#define DPT_CHAIN_MAX 8
+
+/// out = in[0] + (in[1] + (… + (in[n − 2] + in[n − 1]))), elementwise, over
+/// `rows` rows of `width` floats (input k at row stride strides[k]; out may be
+/// any input): a cascade of pairwise sums in one pass, with their bits.
+/// 2 ≤ n ≤ DPT_CHAIN_MAX.
+void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
+                   long width);
+
 /// Whether any of the n floats at x is NaN or ±Inf.
 int dpt_any_nonfinite(const float *x, long n);
 
