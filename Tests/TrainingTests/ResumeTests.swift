@@ -360,6 +360,63 @@ func runOnRanks(
         for outcome in outcomes { #expect(try outcome.get() == summary.fingerprint) }
     }
 
+    /// Weights of 6-8:tanh-5:relu-3:softmax whose logits are exactly 0 (a
+    /// finite loss, log 3) while the gradient below the second layer
+    /// overflows: h1 = tanh(0) = 0, h2 = relu(b2) = (1, 1, 0, 0, 0), logit 0 =
+    /// 3e38 − 3e38, and dH1 = dH2 · W2ᵀ ≈ 1e37 · 1e30.
+    static func overflowingGradientWeights(_ trainer: Trainer) {
+        let layout = trainer.network.layout
+        let parameters = trainer.parameters
+        parameters.fill(0)
+        for i in 0..<8 { parameters[layout.layers[1].weight + i * 5] = 1e30 }
+        parameters[layout.layers[1].bias] = 1
+        parameters[layout.layers[1].bias + 1] = 1
+        parameters[layout.layers[2].weight] = 3e38
+        parameters[layout.layers[2].weight + 3] = -3e38
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func aFiniteLossWithANonFiniteGradientStopsBeforeTheUpdate(threads: Int) throws {
+        let trainer = try Trainer(
+            config: try smallConfig(), train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: threads))
+        Self.overflowingGradientWeights(trainer)
+        let before = trainer.parameters.array
+        #expect(throws: TrainingError.nonFinite(
+            "step 1 (epoch 1): the reduced gradient holds NaN or Inf; stopped before the update (--nan stop), "
+                + "the last checkpoint is intact; lower --lr, check the data, or pass --nan skip")) {
+            _ = try trainer.run()
+        }
+        #expect(trainer.parameters.array.map(\.bitPattern) == before.map(\.bitPattern))
+
+        // Two ranks find it too (each in the part of the reduced gradient it owns).
+        let outcomes = InProcessCommunicatorGroup(size: 2).run { communicator in
+            let trainer = try makeTrainer(try smallConfig(), communicator: communicator)
+            Self.overflowingGradientWeights(trainer)
+            do throws(TrainingError) {
+                _ = try trainer.run()
+            } catch {
+                return "\(error)"
+            }
+            return "no error"
+        }
+        for outcome in outcomes { #expect(try outcome.get().contains("the reduced gradient holds NaN or Inf")) }
+    }
+
+    @Test func aGradientThatIsNonFiniteInEveryStepSkipsEveryStep() throws {
+        let trainer = try Trainer(
+            config: try smallConfig(), train: syntheticDataset(), test: syntheticDataset(),
+            communicator: SingleProcessCommunicator(), pool: ThreadPool(threadCount: 2))
+        try trainer.configureFaultTolerance(FaultOptions(nonFinite: .skip))
+        Self.overflowingGradientWeights(trainer)
+        let before = trainer.parameters.array
+        var skipped: [Int] = []
+        _ = try trainer.run { skipped.append($0.skippedSteps) }
+        #expect(skipped == [6, 6])
+        #expect(trainer.optimizer.stepCount == 0)
+        #expect(trainer.parameters.array.map(\.bitPattern) == before.map(\.bitPattern))
+    }
+
     @Test func aCheckpointIsNeverWrittenFromNonFiniteParameters() throws {
         let directory = try checkpointTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
