@@ -1,4 +1,5 @@
-// Activation functions and their derivatives, as fused elementwise kernels.
+// Activation functions and their derivatives, as fused elementwise kernels
+// (identity and ReLU in C, in the CPU's widest lanes: CKernels/activation.c).
 //
 // Forward (per row i of a micro-batch, column j):  z[i,j] += b[j];  a[i,j] = f(z[i,j])
 // Backward:                                        dz[i,j] = da[i,j] · f'(z[i,j])
@@ -7,6 +8,7 @@
 //
 // Legend: m = rows of the micro-batch, n = width of the layer.
 
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -123,21 +125,21 @@ private struct ForwardRows: RangeJob {
     let activation: Activation, n: Int
 
     func run(_ rows: Range<Int>) {
+        if activation == .identity || activation == .relu {
+            // z += b and max(z, 0) in one pass, in the CPU's widest lanes.
+            dpt_bias_activation(
+                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
+                a.rowStride, bias, rows.count, n, activation == .relu ? 1 : 0)
+            return
+        }
         for i in rows {
             let zi = z.pointer + i * z.rowStride
             let ai = a.pointer + i * a.rowStride
             for j in 0..<n { zi[j] += bias[j] }
-            switch activation {
-            case .identity:
-                ai.update(from: zi, count: n)
-            case .relu:
-                for j in 0..<n { ai[j] = max(zi[j], 0) }
-            default:
-                if let slopes {
-                    for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
-                } else {
-                    for j in 0..<n { ai[j] = activation.value(zi[j]) }
-                }
+            if let slopes {
+                for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
+            } else {
+                for j in 0..<n { ai[j] = activation.value(zi[j]) }
             }
         }
     }
@@ -149,32 +151,21 @@ private struct BackwardRows: RangeJob {
     let activation: Activation, n: Int
 
     func run(_ rows: Range<Int>) {
+        if activation == .relu {
+            // A mask in the CPU's widest lanes (a branch per element would mispredict on random signs).
+            dpt_relu_mask(
+                gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
+                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, rows.count, n)
+            return
+        }
         for i in rows {
             let gi = gradient.pointer + i * gradient.rowStride
             let zi = z.pointer + i * z.rowStride
             let ai = a.pointer + i * a.rowStride
-            switch activation {
-            case .relu:
-                // Eight lanes at a time: the compiler leaves the scalar
-                // form as a branch per element (random signs mispredict).
-                var j = 0
-                while j + 8 <= n {
-                    let zj = UnsafeRawPointer(zi + j).loadUnaligned(as: SIMD8<Float>.self)
-                    let gj = UnsafeRawPointer(gi + j).loadUnaligned(as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(gi + j).storeBytes(
-                        of: gj.replacing(with: 0, where: zj .<= 0), as: SIMD8<Float>.self)
-                    j += 8
-                }
-                while j < n {
-                    if zi[j] <= 0 { gi[j] = 0 }
-                    j += 1
-                }
-            default:
-                if let slopes {
-                    for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
-                } else {
-                    for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
-                }
+            if let slopes {
+                for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
+            } else {
+                for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
             }
         }
     }

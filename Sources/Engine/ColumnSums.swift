@@ -4,6 +4,8 @@
 // Rows are added in index order for every column, and threads take fixed
 // column ranges, so the result does not depend on the thread count.
 
+import CKernels
+
 /// Columns per task for column-wise passes.
 public let columnsPerTask = 256
 
@@ -27,11 +29,7 @@ public enum ColumnSums {
         let x: Matrix, out: UnsafeMutablePointer<Float>
 
         func run(_ columns: Range<Int>) {
-            for j in columns { out[j] = 0 }
-            for i in 0..<x.rows {
-                let xi = x.pointer + i * x.rowStride
-                for j in columns { out[j] += xi[j] }
-            }
+            dpt_column_sums(x.pointer + columns.lowerBound, x.rowStride, x.rows, out + columns.lowerBound, columns.count)
         }
     }
 

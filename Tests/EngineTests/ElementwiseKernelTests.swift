@@ -76,6 +76,64 @@ import Testing
         }
     }
 
+    /// Values with every sign case a mask can get wrong: ±0, NaN, ±Inf, tiny and large.
+    static func awkward(_ count: Int, seed: Int) -> [Float] {
+        let specials: [Float] = [0, -0.0, .nan, .infinity, -.infinity, 1e-40, -1e-40, 3e38, -3e38]
+        return (0..<count).map { i in
+            (i + seed) % 5 == 0 ? specials[(i / 5 + seed) % specials.count] : Float(sin(Double(i * 7 + seed))) * 10
+        }
+    }
+
+    @Test(arguments: lengths)
+    func biasAndReLUHaveTheBitsOfTheSwiftFormulas(width: Int) {
+        let rows = 3, stride = width + 2
+        let z = Self.awkward(rows * stride, seed: 1)
+        let bias = Self.awkward(width, seed: 3)
+        forEachLaneWidth { lanes in
+            for relu in [false, true] {
+                var y = z
+                var a = [Float](repeating: 7, count: rows * stride)
+                y.withUnsafeMutableBufferPointer { y in
+                    a.withUnsafeMutableBufferPointer { a in
+                        dpt_bias_activation(y.baseAddress, stride, a.baseAddress, stride, bias, rows, width, relu ? 1 : 0)
+                    }
+                }
+                for row in 0..<rows {
+                    for j in 0..<stride {
+                        let i = row * stride + j
+                        let sum = j < width ? z[i] + bias[j] : z[i]
+                        let activated = j < width ? (relu ? max(sum, 0) : sum) : 7
+                        #expect(y[i].bitPattern == sum.bitPattern, "\(lanes) lanes, relu \(relu), z at \(row), \(j)")
+                        #expect(a[i].bitPattern == activated.bitPattern, "\(lanes) lanes, relu \(relu), a at \(row), \(j)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: lengths)
+    func theReLUMaskAndColumnSumsHaveTheBitsOfTheSwiftFormulas(width: Int) {
+        let rows = 5, stride = width + 3
+        let z = Self.awkward(rows * stride, seed: 2)
+        let g = Self.awkward(rows * stride, seed: 4)
+        forEachLaneWidth { lanes in
+            var masked = g
+            masked.withUnsafeMutableBufferPointer { dpt_relu_mask($0.baseAddress, stride, z, stride, rows, width) }
+            for i in 0..<(rows * stride) {
+                let expected = i % stride < width && z[i] <= 0 ? 0 : g[i]
+                #expect(masked[i].bitPattern == expected.bitPattern, "\(lanes) lanes, mask at \(i)")
+            }
+            var sums = [Float](repeating: 7, count: width + 1)
+            sums.withUnsafeMutableBufferPointer { dpt_column_sums(g, stride, rows, $0.baseAddress, width) }
+            for j in 0..<width {
+                var expected: Float = 0
+                for row in 0..<rows { expected += g[row * stride + j] }
+                #expect(sums[j].bitPattern == expected.bitPattern, "\(lanes) lanes, column \(j)")
+            }
+            #expect(sums[width] == 7, "\(lanes) lanes: nothing written past the width")
+        }
+    }
+
     @Test(arguments: lengths)
     func theScanFindsEveryNonFiniteValueWherever(count: Int) {
         let finite = (0..<count).map { Float(sin(Double($0))) * .greatestFiniteMagnitude }

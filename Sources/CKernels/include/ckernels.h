@@ -17,6 +17,17 @@ void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float d
 void dpt_add_matrices(float *out, long outStride, const float *a, long aStride, const float *b, long bStride, long rows,
                       long width);
 
+/// z = z + bias (per column), then a = relu ? ((0 ≥ z) ? 0 : z) : z, over
+/// `rows` rows of `width` floats at the given row strides (a may be z).
+void dpt_bias_activation(float *z, long zStride, float *a, long aStride, const float *bias, long rows, long width,
+                         int relu);
+
+/// g = 0 where z ≤ 0 (NaN keeps g), over `rows` rows of `width` floats: the ReLU derivative.
+void dpt_relu_mask(float *g, long gStride, const float *z, long zStride, long rows, long width);
+
+/// out[j] = ((0 + x[0, j]) + x[1, j]) + … over `rows` rows, for `width` columns at row stride `stride`.
+void dpt_column_sums(const float *x, long stride, long rows, float *out, long width);
+
 /// Most inputs of `dpt_add_chain`.
 #define DPT_CHAIN_MAX 8
 
