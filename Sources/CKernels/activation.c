@@ -13,6 +13,28 @@
 
 static inline float relu_scalar(float z) { return 0.0f >= z ? 0.0f : z; }
 
+static void bias_row_scalar(float *z, float *a, const float *bias, long n, int relu) {
+    for (long j = 0; j < n; j++) {
+        const float y = z[j] + bias[j];
+        z[j] = y;
+        a[j] = relu ? relu_scalar(y) : y;
+    }
+}
+
+static void mask_row_scalar(float *g, const float *z, long n) {
+    for (long j = 0; j < n; j++) {
+        if (z[j] <= 0) g[j] = 0;
+    }
+}
+
+static void column_sums_scalar(const float *x, long stride, long rows, float *out, long width) {
+    for (long j = 0; j < width; j++) {
+        float sum = 0;
+        for (long i = 0; i < rows; i++) sum += x[i * stride + j];
+        out[j] = sum;
+    }
+}
+
 __attribute__((target("avx512f"))) static void bias_row_avx512(float *z, float *a, const float *bias, long n, int relu) {
     const __m512 zero = _mm512_setzero_ps();
     long j = 0;
@@ -38,11 +60,7 @@ __attribute__((target("avx2"))) static void bias_row_avx2(float *z, float *a, co
         _mm256_storeu_ps(z + j, y);
         _mm256_storeu_ps(a + j, relu ? _mm256_blendv_ps(y, zero, _mm256_cmp_ps(y, zero, _CMP_LE_OQ)) : y);
     }
-    for (; j < n; j++) {
-        const float y = z[j] + bias[j];
-        z[j] = y;
-        a[j] = relu ? relu_scalar(y) : y;
-    }
+    bias_row_scalar(z + j, a + j, bias + j, n - j, relu);
 }
 
 void dpt_bias_activation(float *z, long zStride, float *a, long aStride, const float *bias, long rows, long width,
@@ -55,11 +73,7 @@ void dpt_bias_activation(float *z, long zStride, float *a, long aStride, const f
         } else if (lanes == 8) {
             bias_row_avx2(zi, ai, bias, width, relu);
         } else {
-            for (long j = 0; j < width; j++) {
-                const float y = zi[j] + bias[j];
-                zi[j] = y;
-                ai[j] = relu ? relu_scalar(y) : y;
-            }
+            bias_row_scalar(zi, ai, bias, width, relu);
         }
     }
 }
@@ -85,9 +99,7 @@ __attribute__((target("avx2"))) static void mask_row_avx2(float *g, const float 
         const __m256 off = _mm256_cmp_ps(_mm256_loadu_ps(z + j), zero, _CMP_LE_OQ);
         _mm256_storeu_ps(g + j, _mm256_blendv_ps(_mm256_loadu_ps(g + j), zero, off));
     }
-    for (; j < n; j++) {
-        if (z[j] <= 0) g[j] = 0;
-    }
+    mask_row_scalar(g + j, z + j, n - j);
 }
 
 void dpt_relu_mask(float *g, long gStride, const float *z, long zStride, long rows, long width) {
@@ -100,9 +112,7 @@ void dpt_relu_mask(float *g, long gStride, const float *z, long zStride, long ro
         } else if (lanes == 8) {
             mask_row_avx2(gi, zi, width);
         } else {
-            for (long j = 0; j < width; j++) {
-                if (zi[j] <= 0) gi[j] = 0;
-            }
+            mask_row_scalar(gi, zi, width);
         }
     }
 }
@@ -131,11 +141,7 @@ __attribute__((target("avx2"))) static void column_sums_avx2(const float *x, lon
         for (long i = 0; i < rows; i++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(x + i * stride + j));
         _mm256_storeu_ps(out + j, sum);
     }
-    for (; j < width; j++) {
-        float sum = 0;
-        for (long i = 0; i < rows; i++) sum += x[i * stride + j];
-        out[j] = sum;
-    }
+    column_sums_scalar(x + j, stride, rows, out + j, width - j);
 }
 
 void dpt_column_sums(const float *x, long stride, long rows, float *out, long width) {
@@ -145,10 +151,6 @@ void dpt_column_sums(const float *x, long stride, long rows, float *out, long wi
     } else if (lanes == 8) {
         column_sums_avx2(x, stride, rows, out, width);
     } else {
-        for (long j = 0; j < width; j++) {
-            float sum = 0;
-            for (long i = 0; i < rows; i++) sum += x[i * stride + j];
-            out[j] = sum;
-        }
+        column_sums_scalar(x, stride, rows, out, width);
     }
 }

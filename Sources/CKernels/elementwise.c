@@ -66,6 +66,14 @@ __attribute__((target("avx512f"))) static void chain_row_avx512(float *out, cons
     }
 }
 
+static void chain_row_scalar(float *out, const float *const *in, int n, long from, long width) {
+    for (long j = from; j < width; j++) {
+        float x = in[n - 2][j] + in[n - 1][j];
+        for (int k = n - 3; k >= 0; k--) x = in[k][j] + x;
+        out[j] = x;
+    }
+}
+
 __attribute__((target("avx2"))) static void chain_row_avx2(float *out, const float *const *in, int n, long width) {
     long j = 0;
     for (; j + 8 <= width; j += 8) {
@@ -73,11 +81,7 @@ __attribute__((target("avx2"))) static void chain_row_avx2(float *out, const flo
         for (int k = n - 3; k >= 0; k--) x = _mm256_add_ps(_mm256_loadu_ps(in[k] + j), x);
         _mm256_storeu_ps(out + j, x);
     }
-    for (; j < width; j++) {
-        float x = in[n - 2][j] + in[n - 1][j];
-        for (int k = n - 3; k >= 0; k--) x = in[k][j] + x;
-        out[j] = x;
-    }
+    chain_row_scalar(out, in, n, j, width);
 }
 
 void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
@@ -93,11 +97,7 @@ void dpt_add_chain(float *out, long outStride, const float *const *in, const lon
         } else if (lanes == 8) {
             chain_row_avx2(o, row, n, width);
         } else {
-            for (long j = 0; j < width; j++) {
-                float x = row[n - 2][j] + row[n - 1][j];
-                for (int k = n - 3; k >= 0; k--) x = row[k][j] + x;
-                o[j] = x;
-            }
+            chain_row_scalar(o, row, n, 0, width);
         }
     }
 }
