@@ -187,7 +187,9 @@ public enum Gemm {
                             strides[index] = stride
                         }
                         let (out, outStride) = level(top)
-                        dpt_add_chain(out, outStride, UnsafePointer(inputs.baseAddress), UnsafePointer(strides.baseAddress), Int32(count), height, width)
+                        dpt_add_chain(
+                            out, outStride, UnsafePointer(inputs.baseAddress), UnsafePointer(strides.baseAddress),
+                            Int32(count), height, width)
                     }
                     BalancedTree.reduce(a.count) { i, depth in
                         flush()
