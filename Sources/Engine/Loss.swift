@@ -132,13 +132,22 @@ extension Loss {
             }
             loss.pointee = total / Float(k)
         default:  // cross-entropy
+            let zy = z[y]
             var sum: Float = 0
-            for j in 0..<k { sum += expf(z[j] - maximum) }
+            if let g {
+                // Each exponential once, kept in the gradient's row until it is scaled.
+                for j in 0..<k {
+                    g[j] = expf(z[j] - maximum)
+                    sum += g[j]
+                }
+            } else {
+                for j in 0..<k { sum += expf(z[j] - maximum) }
+            }
             let logSum = logf(sum)
-            loss.pointee = logSum + maximum - z[y]
+            loss.pointee = logSum + maximum - zy
             if let g {
                 let inverse = 1 / sum
-                for j in 0..<k { g[j] = scale * (expf(z[j] - maximum) * inverse) }
+                for j in 0..<k { g[j] = scale * (g[j] * inverse) }
                 g[y] -= scale
             }
         }
