@@ -18,8 +18,9 @@
 // them, so the result has the bits of "each micro-batch, then the sum" that
 // another rank split would produce; weight gradients are added tile by tile
 // right after each tile's product (Gemm.multiply(…adding:…)). dnnl_sgemm's
-// own beta = 1 does not give those bits for K = m > 384 or for a layer of
-// width 1 (see GemmTests), and is slower.
+// own beta = 1 does not give those bits for K = m > 384, for a layer of
+// width 1, or (with its AVX2 kernels) for K = m ≥ 128 (see GemmTests), and is
+// slower.
 
 import Engine
 
