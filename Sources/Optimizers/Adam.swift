@@ -7,11 +7,15 @@
 //   m ← β1·m + (1−β1)·g
 //   v ← β2·v + (1−β2)·g²
 //   AMSGrad:     vmax ← max(vmax, v), and vmax stands for v below
-//   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
-// which is p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), arranged as
-// PyTorch computes it. AMSGrad keeps the maximum of the raw v, as PyTorch does;
-// since one step divides every element by the same 1−β2^t, that is max of v̂ up to
-// the current correction. The bias corrections are computed once per step in Double.
+//   p ← p − (lr·√(1−β2^t) / (1−β1^t)) · m / (√v + ε·√(1−β2^t))
+// which is p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t): ε is added
+// to √v̂, as in PyTorch, but √(1−β2^t) is folded into the step's two constants
+// (computed once per step in Double) rather than dividing every √v by it, so
+// an element costs one division and one square root instead of two divisions
+// and one (the arrangement Keras uses, with PyTorch's ε). The two differ by
+// rounding only. AMSGrad keeps the maximum of the raw v, as PyTorch does;
+// since one step divides every element by the same 1−β2^t, that is max of v̂
+// up to the current correction.
 
 import Engine
 import Foundation
@@ -60,10 +64,11 @@ public final class Adam: Optimizer {
         let t = Double(stepCount + 1)
         let correction1 = 1 - pow(Double(beta1), t)
         let correction2 = 1 - pow(Double(beta2), t)
+        let sqrtCorrection2 = correction2.squareRoot()
         return .adam(
             decay: Float(1 - Double(learningRate) * Double(weightDecay)),
-            stepSize: Float(Double(learningRate) / correction1),
-            sqrtCorrection2: Float(correction2.squareRoot()), beta1: beta1, beta2: beta2, epsilon: epsilon,
+            stepSize: Float(Double(learningRate) * sqrtCorrection2 / correction1),
+            epsilon: Float(Double(epsilon) * sqrtCorrection2), beta1: beta1, beta2: beta2,
             m: state[0].pointer, v: state[1].pointer, vmax: amsgrad ? state[2].pointer : nil)
     }
 }

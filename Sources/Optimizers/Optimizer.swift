@@ -70,7 +70,7 @@ public enum OptimizerKernel {
     case sgd(learningRate: Float)
     case sgdMomentum(learningRate: Float, momentum: Float, nesterov: Bool, buffer: UnsafeMutablePointer<Float>)
     case adam(
-        decay: Float, stepSize: Float, sqrtCorrection2: Float, beta1: Float, beta2: Float, epsilon: Float,
+        decay: Float, stepSize: Float, epsilon: Float, beta1: Float, beta2: Float,
         m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, vmax: UnsafeMutablePointer<Float>?)
     case rmsprop(
         learningRate: Float, alpha: Float, epsilon: Float, momentum: Float, v: UnsafeMutablePointer<Float>,
@@ -102,13 +102,13 @@ public enum OptimizerKernel {
                 }
             }
         case .adam(
-            let decay, let stepSize, let sqrtCorrection2, let b1, let b2, let eps, let mBase, let vBase, let vmaxBase
+            let decay, let stepSize, let eps, let b1, let b2, let mBase, let vBase, let vmaxBase
         ):
             let m = mBase + offset
             let v = vBase + offset
             guard let vmaxBase else {
                 // The same arithmetic eight lanes at a time where the CPU has AVX2 (CKernels).
-                dpt_adam_step(p, g, m, v, count, decay, stepSize, sqrtCorrection2, b1, b2, eps)
+                dpt_adam_step(p, g, m, v, count, decay, stepSize, b1, b2, eps)
                 return
             }
             let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
@@ -118,7 +118,7 @@ public enum OptimizerKernel {
                 m[i] = b1 * m[i] + oneMinusB1 * g[i]
                 v[i] = b2 * v[i] + oneMinusB2 * (g[i] * g[i])
                 vmax[i] = max(vmax[i], v[i])
-                p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(vmax[i]) / sqrtCorrection2 + eps))
+                p[i] -= stepSize * (m[i] / (nonNegativeSquareRoot(vmax[i]) + eps))
             }
         case .rmsprop(let lr, let a, let eps, let mu, let vBase, let buffer):
             let v = vBase + offset

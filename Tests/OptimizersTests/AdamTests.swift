@@ -96,14 +96,15 @@ import Testing
         // The formula of Adam.swift, one IEEE operation at a time.
         let t = 5.0
         let decay = Float(1 - Double(lr) * Double(weightDecay))
-        let stepSize = Float(Double(lr) / (1 - pow(Double(optimizer.beta1), t)))
-        let sqrtCorrection2 = Float((1 - pow(Double(optimizer.beta2), t)).squareRoot())
-        let b1 = optimizer.beta1, b2 = optimizer.beta2, eps = optimizer.epsilon
+        let sqrtCorrection2 = (1 - pow(Double(optimizer.beta2), t)).squareRoot()
+        let stepSize = Float(Double(lr) * sqrtCorrection2 / (1 - pow(Double(optimizer.beta1), t)))
+        let eps = Float(Double(optimizer.epsilon) * sqrtCorrection2)
+        let b1 = optimizer.beta1, b2 = optimizer.beta2
         for i in 0..<count {
             p[i] *= decay
             m[i] = b1 * m[i] + (1 - b1) * g[i]
             v[i] = b2 * v[i] + (1 - b2) * (g[i] * g[i])
-            p[i] -= stepSize * (m[i] / (abs(v[i]).squareRoot() / sqrtCorrection2 + eps))
+            p[i] -= stepSize * (m[i] / (abs(v[i]).squareRoot() + eps))
         }
         #expect(parameters.array.map(\.bitPattern) == p.map(\.bitPattern), "\(lanes) lanes")
         #expect(optimizer.state[0].array.map(\.bitPattern) == m.map(\.bitPattern), "\(lanes) lanes")

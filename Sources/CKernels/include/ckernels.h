@@ -6,11 +6,12 @@
 #ifndef DPT_CKERNELS_H
 #define DPT_CKERNELS_H
 
-/// One Adam(W) step over n elements (see Optimizers/Adam.swift for the formula):
+/// One Adam(W) step over n elements (see Optimizers/Adam.swift for the formula
+/// and the bias corrections folded into stepSize and epsilon):
 ///   p *= decay; m = b1·m + (1 − b1)·g; v = b2·v + (1 − b2)·(g·g);
-///   p −= stepSize · (m / (√|v| / sqrtCorrection2 + eps))
-void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize,
-                   float sqrtCorrection2, float beta1, float beta2, float epsilon);
+///   p −= stepSize · (m / (√|v| + epsilon))
+void dpt_adam_step(float *p, const float *g, float *m, float *v, long n, float decay, float stepSize, float beta1,
+                   float beta2, float epsilon);
 
 /// out = a + b, elementwise, over `rows` rows of `width` floats with the given
 /// row strides (out may be a or b).
