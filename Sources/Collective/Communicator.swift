@@ -77,6 +77,16 @@ public protocol Communicator: AnyObject {
     /// rank calls it with the same count; the memory lives until the
     /// communicator ends.
     func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>?
+    /// Work this rank does in small pieces while it waits for other ranks
+    /// (until set to nil); communicators that never spin ignore it.
+    func setIdleWork(_ work: (any IdleWork)?)
+}
+
+/// Work a communicator may run while this rank waits for others: pieces of a
+/// microsecond or so, so the rank is never late by more than a piece.
+public protocol IdleWork: AnyObject {
+    /// Runs one piece; false when there is nothing left to do.
+    func runPiece() -> Bool
 }
 
 extension Communicator {
@@ -97,6 +107,7 @@ extension Communicator {
     public func finishSums() throws(CollectiveError) {}
 
     public func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? { nil }
+    public func setIdleWork(_ work: (any IdleWork)?) {}
 
     /// Whether the deterministic sum works at this world size (a power of two).
     public var supportsDeterministicReduction: Bool {

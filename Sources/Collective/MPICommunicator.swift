@@ -230,6 +230,11 @@ public final class MPICommunicator: Communicator {
         try nodeShared?.progress()
     }
 
+    /// Runs `work` while waiting on the ranks of this node (shared-memory sums and flags).
+    public func setIdleWork(_ work: (any IdleWork)?) {
+        nodeShared?.idleWork = work
+    }
+
     /// Completes every started bucket sum.
     public func finishSums() throws(CollectiveError) {
         enter()

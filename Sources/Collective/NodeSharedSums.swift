@@ -18,7 +18,9 @@
 // copy, the rank writes only its own owned range, or (after phase 2 of the
 // rank that owns it) another rank's range; `finish` ends with a barrier on
 // the same flags, so no rank changes a buffer another may still be reading.
-// Then the generation advances. Nothing is allocated per step.
+// Then the generation advances. Nothing is allocated per step. A rank that
+// waits runs pieces of its idle work first (the trainer's gather of the next
+// micro-batch's rows), then spins.
 
 import CKernels
 import CMPI
@@ -82,6 +84,8 @@ final class NodeSharedSums {
     /// Tree levels for more than two ranks, `chunk` floats each.
     private let levels: UnsafeMutablePointer<Float>
     private var isFreed = false
+    /// Run a piece at a time instead of pausing while this rank waits.
+    var idleWork: (any IdleWork)?
 
     /// Makes the flag window over `communicator`, whose ranks must all share this node (collective).
     init(communicator: MPI_Comm, rank: Int, size: Int) throws(CollectiveError) {
@@ -154,11 +158,11 @@ final class NodeSharedSums {
         var spins = 0
         while remaining > 0 {
             try progress()
-            if remaining > 0 { Self.pause(&spins) }
+            if remaining > 0 { pause(&spins) }
         }
         dpt_store_release(flags[rank], generation)
         for other in 0..<size where other != rank {
-            while dpt_load_acquire(flags[other]) < generation { Self.pause(&spins) }
+            while dpt_load_acquire(flags[other]) < generation { pause(&spins) }
         }
         generation += 1
         operations.removeAll(keepingCapacity: true)
@@ -180,7 +184,7 @@ final class NodeSharedSums {
         var spins = 0
         for other in 0..<size where other != rank {
             let theirs = flags[other] + 1 + slot
-            while dpt_load_acquire(theirs) < flagCalls { Self.pause(&spins) }
+            while dpt_load_acquire(theirs) < flagCalls { pause(&spins) }
         }
         // Every rank combines in rank order, so all hold the same result.
         for i in values.indices {
@@ -277,9 +281,11 @@ final class NodeSharedSums {
         UInt64(operation.count) << 2 | operation.kind.rawValue
     }
 
-    /// Spins briefly, then yields the core, then sleeps between looks: ranks
-    /// may outnumber cores, and a long wait must leave them to the others.
-    private static func pause(_ spins: inout Int) {
+    /// Runs a piece of the idle work if there is one; else spins briefly,
+    /// then yields the core, then sleeps between looks: ranks may outnumber
+    /// cores, and a long wait must leave them to the others.
+    private func pause(_ spins: inout Int) {
+        if let idleWork, idleWork.runPiece() { return }
         spins += 1
         if spins < 2_000 {
             dpt_spin_pause()

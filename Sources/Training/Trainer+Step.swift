@@ -12,6 +12,10 @@ extension Trainer {
     func step(batch: Int) throws(TrainingError) {
         let health = logsHealthThisStep
         if health { activity.active.fill(0) }
+        // A rank of one thread gathers its next rows while it waits for the others.
+        let gathersWhileWaiting = pool.threadCount == 1 && communicator.size > 1
+        if gathersWhileWaiting { communicator.setIdleWork(idleGather) }
+        defer { if gathersWhileWaiting { communicator.setIdleWork(nil) } }
         let measureNorm = batch == stepsPerEpoch - 1
         shardedStep = shardsUpdate(health: health, measureNorm: measureNorm)
         let local = config.microBatchCount / communicator.size
@@ -343,24 +347,34 @@ extension Trainer {
     }
 
     /// The input rows of micro-batch `position` in block position `index`:
-    /// the rows gathered in the background if they are that micro-batch's,
-    /// else gathered now; then the rank's next micro-batch of the epoch is
-    /// gathered in the background into the block's spare rows, by a pool
-    /// worker with nothing else to do (single-tile products, serial passes),
-    /// while this one runs. The same bytes either way.
+    /// the rows gathered ahead if they are that micro-batch's, else gathered
+    /// now; then the rank's next micro-batch of the epoch is gathered ahead
+    /// into the block's spare rows — in the background by a pool worker with
+    /// nothing else to do (single-tile products, serial passes) while this
+    /// one runs, or, on a rank of one thread, a row at a time while the rank
+    /// waits for the others (`idleGather`), the rest when it is needed. The
+    /// same bytes either way.
     private func inputs(_ position: MicroBatchPosition, index: Int) -> Matrix {
-        if prefetched != nil { pool.finishBackground() }
+        if prefetched != nil, pool.threadCount > 1 { pool.finishBackground() }
         if prefetched == position {
+            idleGather.finish()
             block.swapSpare(into: index)
         } else {
+            idleGather.cancel()
             aimGather(at: position, into: block.inputs[index].pointer)
-            for task in 0..<prefetchJob.pointee.tasks { prefetchJob.pointee.run(task) }
+            prefetchJob.pointee.gather(0..<prefetchJob.pointee.count)
         }
         prefetched = nil
-        if pool.threadCount > 1, let next = nextPosition(after: position) {
-            aimGather(at: next, into: block.spare.pointer)
-            pool.startBackground(prefetchJob, count: prefetchJob.pointee.tasks)
-            prefetched = next
+        if let next = nextPosition(after: position) {
+            if pool.threadCount > 1 {
+                aimGather(at: next, into: block.spare.pointer)
+                pool.startBackground(prefetchJob, count: prefetchJob.pointee.tasks)
+                prefetched = next
+            } else if communicator.size > 1 {
+                aimGather(at: next, into: block.spare.pointer)
+                idleGather.begin()
+                prefetched = next
+            }
         }
         return block.inputs[index]
     }
@@ -385,10 +399,12 @@ extension Trainer {
         return MicroBatchPosition(epoch: position.epoch, batch: position.batch + 1, microBatch: first)
     }
 
-    /// Waits for a background gather still running (before the order or the trainer goes).
+    /// Waits for a background gather still running, or drops an idle one
+    /// (before the order or the trainer goes).
     func settlePrefetch() {
         guard prefetched != nil else { return }
-        pool.finishBackground()
+        if pool.threadCount > 1 { pool.finishBackground() }
+        idleGather.cancel()
         prefetched = nil
     }
 
@@ -461,14 +477,53 @@ struct RowPrefetch: PoolJob {
     var tasks: Int { (count + rowsPerTask - 1) / rowsPerTask }
 
     func run(_ index: Int) {
-        let first = index * rowsPerTask
-        let end = min(first + rowsPerTask, count)
-        let width = dataset.featureCount
-        let gathered = max(first, min(end, valid))
-        if gathered > first {
-            dataset.gatherFeatures(
-                rows: UnsafeBufferPointer(rebasing: rows[first..<gathered]), into: destination + first * width)
-        }
-        if end > gathered { (destination + gathered * width).update(repeating: 0, count: (end - gathered) * width) }
+        gather(index * rowsPerTask..<min((index + 1) * rowsPerTask, count))
     }
+
+    /// Rows `range` of the micro-batch (within 0..<count).
+    func gather(_ range: Range<Int>) {
+        let width = dataset.featureCount
+        let gathered = max(range.lowerBound, min(range.upperBound, valid))
+        if gathered > range.lowerBound {
+            dataset.gatherFeatures(
+                rows: UnsafeBufferPointer(rebasing: rows[range.lowerBound..<gathered]),
+                into: destination + range.lowerBound * width)
+        }
+        if range.upperBound > gathered {
+            (destination + gathered * width).update(repeating: 0, count: (range.upperBound - gathered) * width)
+        }
+    }
+}
+
+/// The gather aimed by `RowPrefetch`, on a rank of one thread: a row per
+/// piece while the communicator waits for other ranks, the rest at `finish`.
+final class IdleGather: IdleWork {
+    private let job: UnsafeMutablePointer<RowPrefetch>
+    private var next = 0
+    private var isPending = false
+
+    init(job: UnsafeMutablePointer<RowPrefetch>) { self.job = job }
+
+    /// Starts on the rows the job is aimed at.
+    func begin() {
+        next = 0
+        isPending = true
+    }
+
+    func runPiece() -> Bool {
+        guard isPending, next < job.pointee.count else { return false }
+        job.pointee.gather(next..<(next + 1))
+        next += 1
+        return true
+    }
+
+    /// Gathers the rows not yet done.
+    func finish() {
+        guard isPending else { return }
+        job.pointee.gather(next..<job.pointee.count)
+        isPending = false
+    }
+
+    /// Drops the gather (the job is about to be aimed elsewhere or to go).
+    func cancel() { isPending = false }
 }

@@ -185,6 +185,8 @@ public final class Trainer {
     let order: UnsafeMutableBufferPointer<Int32>  // the epoch's permutation (N)
     /// The background gather of the rank's next micro-batch (see `inputs`), and which one it is.
     let prefetchJob: UnsafeMutablePointer<RowPrefetch>
+    /// The same gather run a row at a time while a rank of one thread waits.
+    let idleGather: IdleGather
     var prefetched: MicroBatchPosition?
 
     // Running sums of the current epoch (local to the rank).
@@ -287,6 +289,7 @@ public final class Trainer {
         order.initialize(repeating: 0)
         prefetchJob = .allocate(capacity: 1)
         prefetchJob.initialize(to: RowPrefetch(dataset: train, destination: block.spare.pointer))
+        idleGather = IdleGather(job: prefetchJob)
         if communicator.size > 1 {
             // Bucket reductions in flight advance between GEMM tiles, not only between layers.
             pool.callerHook = { [unowned self] in
