@@ -365,16 +365,14 @@ extension Trainer {
             prefetchJob.pointee.gather(0..<prefetchJob.pointee.count)
         }
         prefetched = nil
-        if let next = nextPosition(after: position) {
+        if pool.threadCount > 1 || communicator.size > 1, let next = nextPosition(after: position) {
+            aimGather(at: next, into: block.spare.pointer)
             if pool.threadCount > 1 {
-                aimGather(at: next, into: block.spare.pointer)
                 pool.startBackground(prefetchJob, count: prefetchJob.pointee.tasks)
-                prefetched = next
-            } else if communicator.size > 1 {
-                aimGather(at: next, into: block.spare.pointer)
+            } else {
                 idleGather.begin()
-                prefetched = next
             }
+            prefetched = next
         }
         return block.inputs[index]
     }
