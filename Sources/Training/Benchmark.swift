@@ -41,6 +41,9 @@ public struct BenchmarkReport: Codable, Sendable {
 }
 
 public enum Benchmark {
+    /// The most rows of synthetic training data a run builds (whole batches, at least one).
+    public static let syntheticRowLimit = 65_536
+
     /// `rows` rows of `features` uniform features and labels in 0..<classes, from the seed.
     public static func syntheticDataset(rows: Int, features: Int, classes: Int, seed: UInt64) -> Dataset {
         let rng = CounterRNG(seed: seed)
@@ -59,7 +62,11 @@ public enum Benchmark {
     ) throws(TrainingError) -> BenchmarkReport {
         let spec = config.model
         let dataStart = ContinuousClock.now
-        let rows = (warmup + steps) * config.globalBatchSize
+        // Enough batches for the run, up to about Fashion-MNIST's size (a run
+        // that needs more starts another epoch over them): a long run must
+        // not build gigabytes, nor a short one read data that fits in cache.
+        let batches = min(warmup + steps, max(1, syntheticRowLimit / config.globalBatchSize))
+        let rows = batches * config.globalBatchSize
         let train = syntheticDataset(rows: rows, features: spec.inputWidth, classes: spec.outputWidth, seed: config.seed)
         let test = syntheticDataset(rows: config.globalBatchSize, features: spec.inputWidth, classes: spec.outputWidth, seed: config.seed &+ 1)
         let dataSeconds = (ContinuousClock.now - dataStart).seconds

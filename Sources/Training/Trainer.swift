@@ -462,20 +462,28 @@ public final class Trainer {
         return metrics
     }
 
-    /// Runs `warmup` steps, then `steps` timed steps of epoch 0 (the data must
-    /// hold enough batches) and returns the timed steps' wall time; `times`
-    /// then holds the timed steps' split.
+    /// Runs `warmup` steps, then `steps` timed steps (from epoch 0, another
+    /// epoch whenever the data runs out) and returns the timed steps' wall
+    /// time; `times` then holds the timed steps' split.
     ///
     /// `between(i)` runs after timed step i, outside every timing (the
     /// benchmark interleaves its GEMM-bound probe there).
     public func benchmark(
         warmup: Int, steps: Int, between: (Int) -> Void = { _ in }
     ) throws(TrainingError) -> (total: Duration, steps: [Double]) {
-        precondition(warmup + steps <= stepsPerEpoch, "benchmark needs \(warmup + steps) batches, the data has \(stepsPerEpoch)")
-        epoch = 0
-        settlePrefetch()
-        CounterRNG(seed: config.seed).permutation(into: order, .shuffle, stream: 0)
-        for batch in 0..<warmup { try step(batch: batch) }
+        precondition(stepsPerEpoch > 0, "benchmark needs at least one batch of data")
+        epoch = -1
+        // Batch `index` of the run, starting another epoch (a fresh order) when the data runs out.
+        func step(_ index: Int) throws(TrainingError) {
+            let batch = index % stepsPerEpoch
+            if batch == 0 {
+                epoch += 1
+                settlePrefetch()
+                CounterRNG(seed: config.seed).permutation(into: order, .shuffle, stream: UInt32(truncatingIfNeeded: epoch))
+            }
+            try self.step(batch: batch)
+        }
+        for index in 0..<warmup { try step(index) }
         try communicator.barrierOrThrow()
         times = StepTimes()
         var durations = [Double](repeating: 0, count: steps)
@@ -485,7 +493,7 @@ public final class Trainer {
         var total = Duration.zero
         for index in 0..<steps {
             let start = ContinuousClock.now
-            try step(batch: warmup + index)
+            try step(warmup + index)
             let elapsed = ContinuousClock.now - start
             durations[index] = elapsed.seconds
             total += elapsed

@@ -49,6 +49,23 @@ import Testing
         #expect(peak > 1 << 20)
     }
 
+    @Test func aLongRunCyclesOverBoundedDataInsteadOfBuildingItAll() throws {
+        // 601 batches of 16384 rows would be 630 MB of synthetic data; the run
+        // builds at most 65536 rows (4 batches, 4 MiB) and starts another
+        // epoch over them every 4 steps.
+        let result = try Binary.run(
+            [
+                "bench", "--model", "16-8:relu-2:softmax", "--batch-size", "16384", "--micro-batch", "16384",
+                "--steps", "600", "--warmup", "1", "--threads", "1", "--json",
+            ], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(report["steps"] as? Int == 600)
+        let peak = try #require(report["peakResidentBytes"] as? Int)
+        #expect(peak < 256 << 20, "peak RSS \(peak >> 20) MiB")
+    }
+
     @Test func noSharedMemorySumsByMessages() throws {
         let report = try Self.report(ranks: 2, extra: ["--no-shared-memory"])
         #expect(report["ranks"] as? Int == 2)
