@@ -115,8 +115,17 @@ public enum Benchmark {
             peakResidentBytes: peakResidentBytes(), startupSeconds: startup)
     }
 
-    /// Peak resident set size of this process (getrusage).
+    /// Peak resident set size of this process: VmHWM of /proc/self/status,
+    /// the high-water mark of this address space. (getrusage's ru_maxrss, the
+    /// fallback, survives execve: a process spawned by vfork from a large
+    /// parent, as a test runner does, reports the parent's size.)
     public static func peakResidentBytes() -> Int {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Int(line.dropFirst("VmHWM:".count).split(whereSeparator: \.isWhitespace).first ?? "")
+        {
+            return kilobytes * 1024
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024
