@@ -14,3 +14,5 @@ int dpt_lanes(void) {
     if (limit >= 8 && __builtin_cpu_supports("avx2")) return 8;
     return 1;
 }
+
+int dpt_kernel_lanes(void) { return dpt_lanes(); }

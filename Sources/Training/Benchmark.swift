@@ -38,6 +38,10 @@ public struct BenchmarkReport: Codable, Sendable {
     public var peakResidentBytes: Int
     /// From process start to the first step, without building the data.
     public var startupSeconds: Double
+    /// The machine (rank 0's): its CPU, oneDNN's instruction set and the lanes of dptrain's kernels.
+    public var cpu: String
+    public var gemmInstructionSet: String
+    public var kernelLanes: Int
 }
 
 public enum Benchmark {
@@ -112,7 +116,8 @@ public enum Benchmark {
                 "reduction": perStep(times.reduction),
                 "waiting": perStep(times.waiting),
             ],
-            peakResidentBytes: peakResidentBytes(), startupSeconds: startup)
+            peakResidentBytes: peakResidentBytes(), startupSeconds: startup,
+            cpu: Host.cpuName, gemmInstructionSet: Host.gemmInstructionSet, kernelLanes: Host.kernelLanes)
     }
 
     /// Peak resident set size of this process: VmHWM of /proc/self/status,

@@ -92,6 +92,7 @@ struct Bench: ParsableCommand {
             GEMM slowdown in steps \(milliseconds("gemm_slowdown"))  elementwise \(milliseconds("elementwise"))  optimizer \(milliseconds("optimizer"))  \
             reduction \(milliseconds("reduction"))  waiting \(milliseconds("waiting"))
             peak RSS \(fixed(Double(report.peakResidentBytes) / 1_048_576, 1)) MiB  start-up \(fixed(report.startupSeconds, 3)) s
+            host \(report.cpu)  oneDNN \(report.gemmInstructionSet)  kernels \(report.kernelLanes) lanes
             """
     }
 

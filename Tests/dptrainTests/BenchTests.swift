@@ -47,6 +47,19 @@ import Testing
         #expect(forward > 0 && backward > 0)
         let peak = try #require(report["peakResidentBytes"] as? Int)
         #expect(peak > 1 << 20)
+        // The machine the figures belong to.
+        #expect((report["cpu"] as? String)?.isEmpty == false)
+        #expect((report["gemmInstructionSet"] as? String)?.isEmpty == false)
+        #expect([16, 8, 1].contains(report["kernelLanes"] as? Int ?? 0))
+    }
+
+    @Test func theReportNamesOneDNNsInstructionSet() throws {
+        // oneDNN limited to AVX2 kernels (every x86-64 CPU this runs on has them) reports so.
+        let result = try Binary.runCommand(["env", "DNNL_MAX_CPU_ISA=AVX2", Binary.release.path] + Self.small, timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(report["gemmInstructionSet"] as? String == "avx2")
     }
 
     @Test func aLongRunCyclesOverBoundedDataInsteadOfBuildingItAll() throws {
@@ -80,5 +93,6 @@ import Testing
                 "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("samples/s ") && $0.contains("GEMM-bound limit") && $0.contains("ratio ") })
         #expect(lines.contains { $0.hasPrefix("per step (ms, rank 0): forward GEMM ") })
+        #expect(lines.last?.hasPrefix("host ") == true && lines.last?.contains("  oneDNN ") == true, "\(result.stdout)")
     }
 }

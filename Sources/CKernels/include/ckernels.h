@@ -53,4 +53,7 @@ static inline void dpt_cpu_pause(void) {
 /// Uses at most `lanes` lanes (16, 8 or 1) from now on, so tests can hold every path against the formula.
 void dpt_kernels_limit_lanes(int lanes);
 
+/// The lanes the kernels use now: 16 (AVX-512), 8 (AVX2) or 1.
+int dpt_kernel_lanes(void);
+
 #endif
