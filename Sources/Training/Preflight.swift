@@ -26,11 +26,7 @@ public enum Preflight {
     ) throws(TrainingError) -> [String] {
         do {
             for (field, value) in identity {
-                var digest = digestBytes(value)
-                try digest.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
-                let differs = digest != digestBytes(value)
-                let first = try communicator.allreduceMin(differs ? Int64(communicator.rank) : Int64.max)
-                if first != Int64.max {
+                if let first = try firstRankDiffering(from: value, communicator: communicator) {
                     throw TrainingError.invalidOption(
                         "rank \(first) was started with a different \(field) than rank 0; start every rank with the same binary, options and data")
                 }
@@ -57,6 +53,33 @@ public enum Preflight {
             ]
         }
         return []
+    }
+
+    /// A warning when some rank's numerics signature (`NumericsSignature`)
+    /// differs from rank 0's: its machine rounds the model's gradient
+    /// otherwise, so the weights would depend on which rank runs where.
+    public static func numericsWarnings(signature: String, communicator: any Communicator) throws(TrainingError) -> [String] {
+        let first: Int?
+        do {
+            first = try firstRankDiffering(from: signature, communicator: communicator)
+        } catch {
+            throw .communication("start-up check failed: \(error)")
+        }
+        guard let first else { return [] }
+        return [
+            "warning: rank \(first) computes the model's gradients with other bits than rank 0 "
+                + "(another CPU type or library build); the weights will depend on which ranks run where, "
+                + "and no run on other machines will repeat them bit for bit"
+        ]
+    }
+
+    /// The lowest rank whose `value` differs from rank 0's, or nil (collective).
+    private static func firstRankDiffering(from value: String, communicator: any Communicator) throws -> Int? {
+        var digest = digestBytes(value)
+        try digest.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        let differs = digest != digestBytes(value)
+        let first = try communicator.allreduceMin(differs ? Int64(communicator.rank) : Int64.max)
+        return first == Int64.max ? nil : Int(first)
     }
 
     private static func digestBytes(_ text: String) -> [UInt8] {

@@ -127,6 +127,8 @@ struct Train: ParsableCommand {
             let warnings = try Preflight.check(
                 identity: identity, communicator: communicator, threads: threadCount,
                 localRanks: parallel.localRanks, cores: parallel.cores)
+                + Preflight.numericsWarnings(
+                    signature: NumericsSignature.digest(config: config, pool: pool), communicator: communicator)
             watchdog.disarm()
             if communicator.rank == 0 { for warning in warnings { writeStandardError("dptrain: \(warning)\n") } }
         }

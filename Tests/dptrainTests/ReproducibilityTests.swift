@@ -100,6 +100,28 @@ struct DistributedStartTests {
         #expect(mixed.fingerprint == shared.fingerprint)
     }
 
+    /// A rank whose oneDNN is limited to SSE4.1 kernels rounds like another
+    /// machine type would: start-up names it in a warning, the job still runs,
+    /// and its weights differ from those of ranks that compute alike.
+    @Test func aRankThatRoundsOtherwiseIsNamedInAWarning() throws {
+        let binary = Binary.release.path
+        let arguments = ["train", "--batch-size", "64", "--micro-batch", "16"] + Self.short
+        let mixed = try Binary.runCommand(
+            ["mpiexec", "-n", "1", binary] + arguments
+                + [":", "-n", "1", "-env", "DNNL_MAX_CPU_ISA", "SSE41", binary] + arguments,
+            timeout: 120)
+        let alike = try Binary.run(arguments, ranks: 2, timeout: 120)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        #expect(alike.status == 0, "\(alike.stderr)")
+        #expect(mixed.stderr.contains(
+            "dptrain: warning: rank 1 computes the model's gradients with other bits than rank 0 (another CPU type or library build); "
+                + "the weights will depend on which ranks run where, and no run on other machines will repeat them bit for bit\n"),
+            "\(mixed.stderr)")
+        #expect(!alike.stderr.contains("warning"), "\(alike.stderr)")
+        #expect(mixed.fingerprint != nil && alike.fingerprint != nil)
+        #expect(mixed.fingerprint != alike.fingerprint)
+    }
+
     @Test func mpiReductionRunsOnAnyWorldSizeDividingTheMicroBatches() throws {
         let result = try Binary.run(
             ["train", "--batch-size", "96", "--micro-batch", "32", "--reduction", "mpi"] + Self.short, ranks: 3, timeout: 120)
