@@ -67,6 +67,8 @@ extension Checkpoint.Key {
     public static let testAccuracy = "test_accuracy"
     /// The dptrain version that wrote the file.
     public static let writer = "dptrain_version"
+    /// The numerics signature of the machine that wrote the file (`NumericsSignature`).
+    public static let numericsSignature = "numerics_signature"
     /// Prefix of the entries of state providers: `state.<key>.<name>`.
     public static let statePrefix = "state."
 }

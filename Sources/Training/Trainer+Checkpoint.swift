@@ -158,6 +158,7 @@ extension Trainer {
             Key.skippedStepsInEpoch: String(batch > 0 ? faults.skippedInEpoch : 0),
             Key.writer: Preflight.version,
         ]
+        if let numericsSignature { metadata[Key.numericsSignature] = numericsSignature }
         if let report {
             metadata[Key.trainLoss] = "\(report.trainLoss)"
             metadata[Key.testLoss] = "\(report.testLoss)"

@@ -114,6 +114,8 @@ public final class Trainer {
     /// Whether the parameters and the step's gradient sum live in node-shared
     /// memory, so the ranks sum and gather them without messages.
     public let usesNodeSharedMemory: Bool
+    /// This machine's numerics signature (`NumericsSignature`), recorded in checkpoints when set.
+    public var numericsSignature: String?
     let optimizer: any Optimizer
     let communicator: any Communicator
     let pool: ThreadPool

@@ -43,6 +43,13 @@ extension Train {
                     + "saved by \(ranks) rank\(ranks == "1" ? "" : "s") with micro-batch "
                     + "\(metadata[Checkpoint.Key.microBatch] ?? "?"))")
             flush()
+            if let recorded = metadata[Checkpoint.Key.numericsSignature], let current = trainer.numericsSignature,
+               recorded != current {
+                writeStandardError(
+                    "dptrain: warning: \(checkpoint.path ?? "the checkpoint") was written on a machine that computes the model's "
+                        + "gradients with other bits (another CPU type or library build); the run goes on from it, "
+                        + "but not bit for bit as it would have there\n")
+            }
         }
     }
 }

@@ -119,6 +119,7 @@ struct Train: ParsableCommand {
         let resumed = try agreeOnResume(resumeMode, communicator: communicator)
         config = try adoptingMicroBatch(of: resumed, config, worldSize: worldSize, deterministic: deterministic)
         watchdog.disarm()
+        let signature = NumericsSignature.digest(config: config, pool: pool)
         if worldSize > 1 {
             watchdog.arm("start-up checks", seconds: parallel.startupTimeout)
             let identity = Preflight.identity(
@@ -127,8 +128,7 @@ struct Train: ParsableCommand {
             let warnings = try Preflight.check(
                 identity: identity, communicator: communicator, threads: threadCount,
                 localRanks: parallel.localRanks, cores: parallel.cores)
-                + Preflight.numericsWarnings(
-                    signature: NumericsSignature.digest(config: config, pool: pool), communicator: communicator)
+                + Preflight.numericsWarnings(signature: signature, communicator: communicator)
             watchdog.disarm()
             if communicator.rank == 0 { for warning in warnings { writeStandardError("dptrain: \(warning)\n") } }
         }
@@ -137,6 +137,7 @@ struct Train: ParsableCommand {
             options: RunOptions(
                 verifySyncEvery: parallel.verifySyncEvery, stepTimeout: parallel.stepTimeout, healthEvery: output.healthEvery),
             watchdog: watchdog, deterministicReduction: deterministic)
+        trainer.numericsSignature = signature
         let isRoot = communicator.rank == 0
         trainer.logger.logLevel = level
         if isRoot {

@@ -2,6 +2,7 @@
 // release binary: the SHA-256 of the final weights does not depend on the
 // thread count or on the world size (with the same global batch and micro-batch).
 
+import Foundation
 import Testing
 
 @Suite(.serialized)
@@ -120,6 +121,27 @@ struct DistributedStartTests {
         #expect(!alike.stderr.contains("warning"), "\(alike.stderr)")
         #expect(mixed.fingerprint != nil && alike.fingerprint != nil)
         #expect(mixed.fingerprint != alike.fingerprint)
+    }
+
+    /// A checkpoint records the numerics signature of the machine that wrote it: resuming
+    /// where oneDNN runs other kernels warns that the run no longer repeats the original.
+    @Test func resumingWhereTheKernelsRoundOtherwiseWarns() throws {
+        let arguments = ["train"] + Self.short
+        let warning = "was written on a machine that computes the model's gradients with other bits "
+            + "(another CPU type or library build); the run goes on from it, but not bit for bit as it would have there\n"
+        for limited in [false, true] {
+            let directory = try temporaryDirectory().path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let first = try Binary.run(arguments + ["--run-dir", directory], timeout: 120)
+            #expect(first.status == 0, "\(first.stderr)")
+            let environment = limited ? ["env", "DNNL_MAX_CPU_ISA=SSE41"] : ["env"]
+            let resumed = try Binary.runCommand(
+                environment + [Binary.release.path] + arguments + ["--epochs", "2", "--run-dir", directory], timeout: 120)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(resumed.stdout.contains("dptrain: resuming from \(directory)/ckpt-"), "\(resumed.stdout)")
+            #expect(resumed.stderr.contains("dptrain: warning: \(directory)/ckpt-") == limited, "\(resumed.stderr)")
+            #expect(resumed.stderr.contains(warning) == limited, "\(resumed.stderr)")
+        }
     }
 
     @Test func mpiReductionRunsOnAnyWorldSizeDividingTheMicroBatches() throws {
