@@ -38,6 +38,9 @@ public struct BenchmarkReport: Codable, Sendable {
     public var peakResidentBytes: Int
     /// From process start to the first step, without building the data.
     public var startupSeconds: Double
+    /// The trainer's buffers by kind, and the bytes of the probe that measures the limit.
+    public var memory: MemoryAccount
+    public var probeBytes: Int
     /// The machine (rank 0's): its CPU, oneDNN's instruction set and the lanes of dptrain's kernels.
     public var cpu: String
     public var gemmInstructionSet: String
@@ -117,6 +120,7 @@ public enum Benchmark {
                 "waiting": perStep(times.waiting),
             ],
             peakResidentBytes: peakResidentBytes(), startupSeconds: startup,
+            memory: trainer.memory, probeBytes: probe.byteCount,
             cpu: Host.cpuName, gemmInstructionSet: Host.gemmInstructionSet, kernelLanes: Host.kernelLanes)
     }
 

@@ -94,6 +94,9 @@ public struct GemmBound: Sendable {
             }
         }
 
+        /// Bytes of the probe's own operands and results.
+        public var byteCount: Int { storage.reduce(0) { $0 + 4 * $1.count } }
+
         /// Times repetitions for about `seconds` (at least `minimum` of them).
         public func run(seconds: Double, minimum: Int = 5) {
             let clock = ContinuousClock()

@@ -91,10 +91,15 @@ struct Bench: ParsableCommand {
             per step (ms, rank 0): forward GEMM \(milliseconds("forward_gemm"))  backward GEMM \(milliseconds("backward_gemm"))  \
             GEMM slowdown in steps \(milliseconds("gemm_slowdown"))  elementwise \(milliseconds("elementwise"))  optimizer \(milliseconds("optimizer"))  \
             reduction \(milliseconds("reduction"))  waiting \(milliseconds("waiting"))
-            peak RSS \(fixed(Double(report.peakResidentBytes) / 1_048_576, 1)) MiB  start-up \(fixed(report.startupSeconds, 3)) s
+            memory (MiB): \(report.memory.parameterBuffers) parameter buffers × \(mebibytes(report.memory.bytesPerParameterBuffer))  \
+            activations \(mebibytes(report.memory.activationBytes))  data \(mebibytes(report.memory.dataBytes))  \
+            GEMM probe \(mebibytes(report.probeBytes))  sum \(mebibytes(report.memory.totalBytes + report.probeBytes))
+            peak RSS \(mebibytes(report.peakResidentBytes)) MiB  start-up \(fixed(report.startupSeconds, 3)) s
             host \(report.cpu)  oneDNN \(report.gemmInstructionSet)  kernels \(report.kernelLanes) lanes
             """
     }
+
+    private static func mebibytes(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576, 1) }
 
     static func json(_ report: BenchmarkReport) -> String {
         let encoder = JSONEncoder()

@@ -47,6 +47,21 @@ import Testing
         #expect(forward > 0 && backward > 0)
         let peak = try #require(report["peakResidentBytes"] as? Int)
         #expect(peak > 1 << 20)
+        // The trainer's buffers: the arena, one gradient sum (the step's 4 micro-batches
+        // per rank or fewer fit one block) and Adam's two states, each at least the 596
+        // parameters; (2 warm-up + 10) batches of 16 training rows and one of test rows, 32
+        // features and a label each; all of it, with the probe's, within the peak RSS.
+        let memory = try #require(report["memory"] as? [String: Int])
+        let buffers = try #require(memory["parameterBuffers"])
+        let perBuffer = try #require(memory["bytesPerParameterBuffer"])
+        let activations = try #require(memory["activationBytes"])
+        let data = try #require(memory["dataBytes"])
+        let probe = try #require(report["probeBytes"] as? Int)
+        #expect(buffers == 4)
+        #expect(perBuffer >= 4 * 596 && perBuffer % 4 == 0)
+        #expect(data == 4 * 33 * (12 * 16 + 16))
+        #expect(activations > 0 && probe > 0)
+        #expect(peak > buffers * perBuffer + activations + data + probe)
         // The machine the figures belong to.
         #expect((report["cpu"] as? String)?.isEmpty == false)
         #expect((report["gemmInstructionSet"] as? String)?.isEmpty == false)
@@ -77,6 +92,9 @@ import Testing
         #expect(report["steps"] as? Int == 600)
         let peak = try #require(report["peakResidentBytes"] as? Int)
         #expect(peak < 256 << 20, "peak RSS \(peak >> 20) MiB")
+        // 65536 training rows and one batch of test rows, 16 features and a label each.
+        let memory = try #require(report["memory"] as? [String: Int])
+        #expect(memory["dataBytes"] == 4 * 17 * (65536 + 16384))
     }
 
     @Test func noSharedMemorySumsByMessages() throws {
@@ -93,6 +111,7 @@ import Testing
                 "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("samples/s ") && $0.contains("GEMM-bound limit") && $0.contains("ratio ") })
         #expect(lines.contains { $0.hasPrefix("per step (ms, rank 0): forward GEMM ") })
+        #expect(lines.contains { $0.hasPrefix("memory (MiB): 4 parameter buffers × ") && $0.contains("  GEMM probe ") })
         #expect(lines.last?.hasPrefix("host ") == true && lines.last?.contains("  oneDNN ") == true, "\(result.stdout)")
     }
 }
