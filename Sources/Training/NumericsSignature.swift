@@ -50,8 +50,8 @@ public enum NumericsSignature {
                 rowCorrect: rowCorrect.pointer, pool: pool)
         }
         if config.loss.usesClassLabels {
-            var labels = (0..<m).map { Int32(rng.integer(below: outputs, .syntheticData, stream: 1, index: UInt64($0))) }
-            labels.withUnsafeMutableBufferPointer { labels in
+            let labels = (0..<m).map { Int32(rng.integer(below: outputs, .syntheticData, stream: 1, index: UInt64($0))) }
+            labels.withUnsafeBufferPointer { labels in
                 if let base = labels.baseAddress { evaluate(.labels(base)) }
             }
         } else {

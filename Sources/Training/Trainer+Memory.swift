@@ -1,6 +1,6 @@
-// What a trainer holds, by kind: the memory model of issue 7's target
-// (parameters × the buffers kept per parameter + activations + data), which
-// bench sets beside the measured peak RSS. Nothing here grows with steps.
+// What a trainer holds, by kind: parameters × the buffers kept per parameter,
+// activations and data, which bench sets beside the measured peak RSS.
+// Nothing here grows with steps.
 
 import Datasets
 import Engine
