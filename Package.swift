@@ -49,7 +49,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "CDNNL"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Engine", "CZlib"]),
