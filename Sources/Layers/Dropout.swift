@@ -35,16 +35,13 @@ enum Dropout {
     ) {
         precondition(key.firstPosition >= 0, "dropout: negative sample position \(key.firstPosition)")
         let n = a.columns
-        let blocks = (n + 3) / 4
         let stream = stream(epoch: key.epoch, layer: layer)
         let rng = key.rng
         let first = key.firstPosition
         let kept = 1 / (1 - rate)
         pool.parallelRanges(
             a.rows, grain: max(1, 16_384 / max(n, 1)),
-            ForwardRows(
-                a: a, mask: mask, d: d, rng: rng, stream: stream, rate: rate, kept: kept, first: first, blocks: blocks,
-                n: n))
+            ForwardRows(a: a, mask: mask, d: d, rng: rng, stream: stream, rate: rate, kept: kept, first: first))
     }
 
     /// gradient (m, n) ⊙= mask (m, n), in place.
@@ -57,25 +54,11 @@ enum Dropout {
 
 /// Rows of `Dropout.forward`.
 private struct ForwardRows: RangeJob {
-    let a: Matrix, mask: Matrix, d: Matrix, rng: CounterRNG, stream: UInt32, rate: Float, kept: Float
-    let first: Int, blocks: Int, n: Int
+    let a: Matrix, mask: Matrix, d: Matrix, rng: CounterRNG, stream: UInt32, rate: Float, kept: Float, first: Int
 
     func run(_ rows: Range<Int>) {
-        for i in rows {
-            let ai = a.pointer + i * a.rowStride
-            let mi = mask.pointer + i * mask.rowStride
-            let di = d.pointer + i * d.rowStride
-            let base = UInt64(first + i) * UInt64(blocks)
-            for block in 0..<blocks {
-                let words = rng.bits(.dropout, stream: stream, index: base + UInt64(block))
-                for lane in 0..<min(4, n - 4 * block) {
-                    let j = 4 * block + lane
-                    let u = Float(words[lane] >> 8) * 0x1p-24
-                    mi[j] = u >= rate ? kept : 0
-                    di[j] = ai[j] * mi[j]
-                }
-            }
-        }
+        DropoutRows.forward(
+            a, mask: mask, output: d, rows: rows, firstPosition: first, rng: rng, stream: stream, rate: rate, kept: kept)
     }
 }
 

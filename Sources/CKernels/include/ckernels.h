@@ -39,6 +39,20 @@ void dpt_column_sums(const float *x, long stride, long rows, float *out, long wi
 void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
                    long width);
 
+/// What one dropout layer draws from: Philox4x32-10 counter (purpose,
+/// stream, index low, index high) under key (key0, key1); a neuron is kept
+/// (mask = kept) when its word w gives (w >> 8)·2⁻²⁴ ≥ rate, else mask = 0.
+typedef struct {
+    unsigned int purpose, stream, key0, key1;
+    float rate, kept;
+} dpt_dropout_draw;
+
+/// Inverted dropout's forward over `rows` rows of n neurons: row i (global
+/// position firstPosition + i) takes neurons 4b … 4b + 3 from the four words
+/// of block index (firstPosition + i)·⌈n/4⌉ + b; mask = kept or 0, d = a·mask.
+void dpt_dropout_rows(const float *a, long aStride, float *mask, long maskStride, float *d, long dStride, long rows,
+                      long n, unsigned long long firstPosition, const dpt_dropout_draw *draw);
+
 /// Whether any of the n floats at x is NaN or ±Inf.
 int dpt_any_nonfinite(const float *x, long n);
 
