@@ -1,6 +1,6 @@
 // Inverted dropout's forward rows through the C kernel: the Philox draws of
 // Layers/Dropout.swift (which states the mask's address) eight blocks at a
-// time where the CPU has AVX-512, with the bits of one block at a time.
+// time with AVX-512, four with AVX2, with the bits of one block at a time.
 
 import CKernels
 
