@@ -42,15 +42,15 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
     public func value(_ x: Float, slope: Float = 0) -> Float {
         switch self {
         case .identity: return x
-        case .sigmoid: return Activation.logistic(x)
-        case .tanh: return Glibc_tanh(x)
+        case .sigmoid: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, x)
+        case .tanh: return dpt_smooth_value(DPT_SMOOTH_TANH, x)
         case .relu: return x > 0 ? x : 0
         case .leakyReLU(let s): return x > 0 ? x : s * x
         case .prelu: return x > 0 ? x : slope * x
         case .elu(let alpha): return x > 0 ? x : alpha * expm1f(x)
         case .softplus: return max(x, 0) + log1pf(expf(-abs(x)))
         case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
-        case .silu: return x * Activation.logistic(x)
+        case .silu: return dpt_smooth_value(DPT_SMOOTH_SILU, x)
         }
     }
 
@@ -70,22 +70,25 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
             let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
             let pdf = expf(-0.5 * x * x) * 0.39894228040143268
             return cdf + x * pdf
-        case .silu:
-            let s = Activation.logistic(x)
-            return s * (1 + x * (1 - s))
+        case .silu: return dpt_silu_derivative(x)
         }
     }
 
-    /// The logistic function, stable for large |x|.
+    /// The logistic function 1 / (1 + exp(−x)), in double and rounded once
+    /// (CKernels' smooth.c): the sigmoid layers' own bits.
     @inline(__always)
-    public static func logistic(_ x: Float) -> Float {
-        if x >= 0 { return 1 / (1 + expf(-x)) }
-        let e = expf(x)
-        return e / (1 + e)
+    public static func logistic(_ x: Float) -> Float { dpt_smooth_value(DPT_SMOOTH_SIGMOID, x) }
+
+    /// The C kernel's code for the activations it computes in lanes (sigmoid, tanh, SiLU).
+    var smoothKind: Int32? {
+        switch self {
+        case .sigmoid: return DPT_SMOOTH_SIGMOID
+        case .tanh: return DPT_SMOOTH_TANH
+        case .silu: return DPT_SMOOTH_SILU
+        default: return nil
+        }
     }
 }
-
-@inline(__always) private func Glibc_tanh(_ x: Float) -> Float { tanhf(x) }
 
 /// Rows per elementwise task: about 16 Ki elements, at least one row.
 @inline(__always)
@@ -132,6 +135,12 @@ private struct ForwardRows: RangeJob {
                 a.rowStride, bias, rows.count, n, activation == .relu ? 1 : 0)
             return
         }
+        if let kind = activation.smoothKind {
+            dpt_smooth_forward(
+                kind, z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
+                a.rowStride, bias, rows.count, n)
+            return
+        }
         for i in rows {
             let zi = z.pointer + i * z.rowStride
             let ai = a.pointer + i * a.rowStride
@@ -156,6 +165,13 @@ private struct BackwardRows: RangeJob {
             dpt_relu_mask(
                 gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
                 z.pointer + rows.lowerBound * z.rowStride, z.rowStride, rows.count, n)
+            return
+        }
+        if let kind = activation.smoothKind {
+            dpt_smooth_backward(
+                kind, gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
+                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
+                a.rowStride, rows.count, n)
             return
         }
         for i in rows {
