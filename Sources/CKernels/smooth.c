@@ -1,4 +1,4 @@
-// The smooth activations — sigmoid, tanh, SiLU — and their derivatives, in
+// The smooth activations — sigmoid, tanh, SiLU, ELU, softplus — and their derivatives, in
 // double lanes of AVX-512 (8) or AVX2 (4) or one element at a time, with the
 // same IEEE double operations in every path, so the path never changes a bit.
 // Each value is computed in double and rounded once to float: well within
@@ -12,9 +12,12 @@
 //   sigmoid(x) = 1 / (1 + exp(−x))
 //   tanh(x)    = sign(x)·(t < 2⁻⁷ ? t + t·t²·(−1/3 + t²·2/15) : 1 − 2 / (exp(2·min(t, 20)) + 1)), t = |x|
 //   silu(x)    = x·sigmoid(x),  silu'(x) = s·(1 + x·(1 − s)), s = sigmoid(x)
+//   elu(x)     = x > 0 ? x : α·expm1(x), expm1(x) = |x| < 2⁻⁷ ? x·(1 + x·(1/2 + x·(1/6 + x/24))) : exp(x) − 1
+//   softplus(x) = max(x, 0) + log1p(y), y = exp(−|x|) ∈ (0, 1]: log1p(y) = 2·atanh(u), u = y/(2 + y) ≤ 1/3,
+//                 by its odd series to u²³ (error < 2·10⁻¹³); softplus'(x) = sigmoid(x)
 // with x clamped to ±700 inside exp's argument and NaN passed through.
-// Backward for sigmoid and tanh uses the output a as the Swift formulas do:
-// g·(a·(1 − a)) and g·(1 − a·a) in float.
+// Backward for sigmoid, tanh and ELU uses the output a as the Swift formulas
+// did: g·(a·(1 − a)), g·(1 − a·a) and g·(z > 0 ? 1 : a + α) in float.
 
 #pragma STDC FP_CONTRACT OFF
 
@@ -32,9 +35,14 @@
 #define LIMIT 700.0
 #define SMALL 0x1p-7
 #define TANH_CLAMP 20.0
+#define ATANH_TERMS 12
 
 static const double reciprocalFactorials[11] = {
     1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800};
+
+/// 1/(2k + 1), the odd series of atanh.
+static const double reciprocalOdds[ATANH_TERMS] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
+                                                   1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
 
 // ---- one element ----
 
@@ -67,13 +75,31 @@ static inline double tanh_scalar(double x) {
     return x < 0 ? -r : (x > 0 ? r : x);
 }
 
-float dpt_smooth_value(int kind, float x) {
+static inline double elu_scalar(double x, double alpha) {
+    const double t = x < 0 ? -x : x;
+    const double series = x * (1.0 + x * (0.5 + x * (1.0 / 6 + x * (1.0 / 24))));
+    const double em1 = t < SMALL ? series : exp_scalar(clamp_scalar(x)) - 1.0;
+    return x > 0 ? x : alpha * em1;
+}
+
+static inline double softplus_scalar(double x) {
+    const double t = x < 0 ? -x : x;
+    const double y = exp_scalar(0.0 - (t < LIMIT ? t : LIMIT));
+    const double u = y / (2.0 + y), u2 = u * u;
+    double series = reciprocalOdds[ATANH_TERMS - 1];
+    for (int k = ATANH_TERMS - 2; k >= 0; k--) series = series * u2 + reciprocalOdds[k];
+    return (x > 0 ? x : 0.0) + 2.0 * (u * series);
+}
+
+float dpt_smooth_value(int kind, float x, float parameter) {
     if (x != x) return x;
     const double d = x;
     switch (kind) {
     case DPT_SMOOTH_SIGMOID: return (float)sigmoid_scalar(d);
     case DPT_SMOOTH_TANH: return (float)tanh_scalar(d);
-    default: return (float)(d * sigmoid_scalar(d));
+    case DPT_SMOOTH_SILU: return (float)(d * sigmoid_scalar(d));
+    case DPT_SMOOTH_ELU: return (float)elu_scalar(d, parameter);
+    default: return (float)softplus_scalar(d);
     }
 }
 
@@ -83,23 +109,26 @@ float dpt_silu_derivative(float x) {
     return (float)(s * (1.0 + d * (1.0 - s)));
 }
 
-static inline float derivative_scalar(int kind, float z, float a) {
+static inline float derivative_scalar(int kind, float z, float a, float parameter) {
     switch (kind) {
     case DPT_SMOOTH_SIGMOID: return a * (1 - a);
     case DPT_SMOOTH_TANH: return 1 - a * a;
-    default: return dpt_silu_derivative(z);
+    case DPT_SMOOTH_SILU: return dpt_silu_derivative(z);
+    case DPT_SMOOTH_ELU: return z > 0 ? 1.0f : a + parameter;
+    default: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, z, 0);
     }
 }
 
-static void forward_row_scalar(int kind, float *z, float *a, const float *bias, long from, long n) {
+static void forward_row_scalar(int kind, float parameter, float *z, float *a, const float *bias, long from, long n) {
     for (long j = from; j < n; j++) {
         z[j] = z[j] + bias[j];
-        a[j] = dpt_smooth_value(kind, z[j]);
+        a[j] = dpt_smooth_value(kind, z[j], parameter);
     }
 }
 
-static void backward_row_scalar(int kind, float *g, const float *z, const float *a, long from, long n) {
-    for (long j = from; j < n; j++) g[j] = g[j] * derivative_scalar(kind, z[j], a[j]);
+static void backward_row_scalar(int kind, float parameter, float *g, const float *z, const float *a, long from,
+                                long n) {
+    for (long j = from; j < n; j++) g[j] = g[j] * derivative_scalar(kind, z[j], a[j], parameter);
 }
 
 // ---- AVX-512: eight doubles a vector, sixteen floats a pass ----
@@ -139,10 +168,40 @@ __attribute__((target("avx512f"))) static inline __m512d tanh_avx512(__m512d x) 
     return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(signBit, _mm512_castpd_si512(x))));
 }
 
-__attribute__((target("avx512f"))) static inline __m512d value_avx512_pd(int kind, __m512d d) {
-    return kind == DPT_SMOOTH_SIGMOID ? sigmoid_avx512(d)
-           : kind == DPT_SMOOTH_TANH  ? tanh_avx512(d)
-                                      : _mm512_mul_pd(d, sigmoid_avx512(d));
+__attribute__((target("avx512f"))) static inline __m512d elu_avx512(__m512d x, __m512d alpha) {
+    const __m512i signBit = _mm512_set1_epi64((long long)0x8000000000000000ull);
+    const __m512d t = _mm512_castsi512_pd(_mm512_andnot_si512(signBit, _mm512_castpd_si512(x)));
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d series = _mm512_mul_pd(
+        x, _mm512_add_pd(one, _mm512_mul_pd(x, _mm512_add_pd(_mm512_set1_pd(0.5),
+                                                            _mm512_mul_pd(x, _mm512_add_pd(_mm512_set1_pd(1.0 / 6),
+                                                                                           _mm512_mul_pd(x, _mm512_set1_pd(1.0 / 24))))))));
+    const __m512d clamped = _mm512_min_pd(_mm512_max_pd(x, _mm512_set1_pd(-LIMIT)), _mm512_set1_pd(LIMIT));
+    const __m512d em1 = _mm512_mask_mov_pd(_mm512_sub_pd(exp_avx512(clamped), one),
+                                           _mm512_cmp_pd_mask(t, _mm512_set1_pd(SMALL), _CMP_LT_OQ), series);
+    return _mm512_mask_mov_pd(_mm512_mul_pd(alpha, em1), _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ), x);
+}
+
+__attribute__((target("avx512f"))) static inline __m512d softplus_avx512(__m512d x) {
+    const __m512i signBit = _mm512_set1_epi64((long long)0x8000000000000000ull);
+    const __m512d t = _mm512_castsi512_pd(_mm512_andnot_si512(signBit, _mm512_castpd_si512(x)));
+    const __m512d y = exp_avx512(_mm512_sub_pd(_mm512_setzero_pd(), _mm512_min_pd(t, _mm512_set1_pd(LIMIT))));
+    const __m512d u = _mm512_div_pd(y, _mm512_add_pd(_mm512_set1_pd(2.0), y)), u2 = _mm512_mul_pd(u, u);
+    __m512d series = _mm512_set1_pd(reciprocalOdds[ATANH_TERMS - 1]);
+    for (int k = ATANH_TERMS - 2; k >= 0; k--)
+        series = _mm512_add_pd(_mm512_mul_pd(series, u2), _mm512_set1_pd(reciprocalOdds[k]));
+    const __m512d positive = _mm512_mask_mov_pd(_mm512_setzero_pd(), _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ), x);
+    return _mm512_add_pd(positive, _mm512_mul_pd(_mm512_set1_pd(2.0), _mm512_mul_pd(u, series)));
+}
+
+__attribute__((target("avx512f"))) static inline __m512d value_avx512_pd(int kind, __m512d alpha, __m512d d) {
+    switch (kind) {
+    case DPT_SMOOTH_SIGMOID: return sigmoid_avx512(d);
+    case DPT_SMOOTH_TANH: return tanh_avx512(d);
+    case DPT_SMOOTH_SILU: return _mm512_mul_pd(d, sigmoid_avx512(d));
+    case DPT_SMOOTH_ELU: return elu_avx512(d, alpha);
+    default: return softplus_avx512(d);
+    }
 }
 
 __attribute__((target("avx512f"))) static inline __m512d silu_derivative_avx512_pd(__m512d d) {
@@ -161,21 +220,22 @@ __attribute__((target("avx512f"))) static inline __m512d silu_derivative_avx512_
         _mm512_mask_mov_ps(f_, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);                                         \
     })
 
-__attribute__((target("avx512f"))) static void forward_row_avx512(int kind, float *z, float *a, const float *bias,
-                                                                  long n) {
+__attribute__((target("avx512f"))) static void forward_row_avx512(int kind, float parameter, float *z, float *a,
+                                                                  const float *bias, long n) {
+    const __m512d alpha = _mm512_set1_pd(parameter);
     long j = 0;
     for (; j + 16 <= n; j += 16) {
         const __m512 x = _mm512_add_ps(_mm512_loadu_ps(z + j), _mm512_loadu_ps(bias + j));
         _mm512_storeu_ps(z + j, x);
-#define DPT_VALUE(d) value_avx512_pd(kind, d)
+#define DPT_VALUE(d) value_avx512_pd(kind, alpha, d)
         _mm512_storeu_ps(a + j, DPT_AVX512_IN_DOUBLE(x, DPT_VALUE));
 #undef DPT_VALUE
     }
-    forward_row_scalar(kind, z, a, bias, j, n);
+    forward_row_scalar(kind, parameter, z, a, bias, j, n);
 }
 
-__attribute__((target("avx512f"))) static void backward_row_avx512(int kind, float *g, const float *z, const float *a,
-                                                                   long n) {
+__attribute__((target("avx512f"))) static void backward_row_avx512(int kind, float parameter, float *g, const float *z,
+                                                                   const float *a, long n) {
     const __m512 one = _mm512_set1_ps(1.0f);
     long j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -186,13 +246,19 @@ __attribute__((target("avx512f"))) static void backward_row_avx512(int kind, flo
         } else if (kind == DPT_SMOOTH_TANH) {
             const __m512 y = _mm512_loadu_ps(a + j);
             derivative = _mm512_sub_ps(one, _mm512_mul_ps(y, y));
-        } else {
+        } else if (kind == DPT_SMOOTH_ELU) {
+            const __m512 sum = _mm512_add_ps(_mm512_loadu_ps(a + j), _mm512_set1_ps(parameter));
+            derivative = _mm512_mask_mov_ps(sum, _mm512_cmp_ps_mask(_mm512_loadu_ps(z + j), _mm512_setzero_ps(), _CMP_GT_OQ), one);
+        } else if (kind == DPT_SMOOTH_SILU) {
             const __m512 x = _mm512_loadu_ps(z + j);
             derivative = DPT_AVX512_IN_DOUBLE(x, silu_derivative_avx512_pd);
+        } else {
+            const __m512 x = _mm512_loadu_ps(z + j);
+            derivative = DPT_AVX512_IN_DOUBLE(x, sigmoid_avx512);
         }
         _mm512_storeu_ps(g + j, _mm512_mul_ps(_mm512_loadu_ps(g + j), derivative));
     }
-    backward_row_scalar(kind, g, z, a, j, n);
+    backward_row_scalar(kind, parameter, g, z, a, j, n);
 }
 
 // ---- AVX2: four doubles a vector, eight floats a pass ----
@@ -231,10 +297,40 @@ __attribute__((target("avx2"))) static inline __m256d tanh_avx2(__m256d x) {
     return _mm256_or_pd(r, _mm256_and_pd(signBit, x));
 }
 
-__attribute__((target("avx2"))) static inline __m256d value_avx2_pd(int kind, __m256d d) {
-    return kind == DPT_SMOOTH_SIGMOID ? sigmoid_avx2(d)
-           : kind == DPT_SMOOTH_TANH  ? tanh_avx2(d)
-                                      : _mm256_mul_pd(d, sigmoid_avx2(d));
+__attribute__((target("avx2"))) static inline __m256d elu_avx2(__m256d x, __m256d alpha) {
+    const __m256d signBit = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
+    const __m256d t = _mm256_andnot_pd(signBit, x);
+    const __m256d one = _mm256_set1_pd(1.0);
+    const __m256d series = _mm256_mul_pd(
+        x, _mm256_add_pd(one, _mm256_mul_pd(x, _mm256_add_pd(_mm256_set1_pd(0.5),
+                                                            _mm256_mul_pd(x, _mm256_add_pd(_mm256_set1_pd(1.0 / 6),
+                                                                                           _mm256_mul_pd(x, _mm256_set1_pd(1.0 / 24))))))));
+    const __m256d clamped = _mm256_min_pd(_mm256_max_pd(x, _mm256_set1_pd(-LIMIT)), _mm256_set1_pd(LIMIT));
+    const __m256d em1 = _mm256_blendv_pd(_mm256_sub_pd(exp_avx2(clamped), one), series,
+                                         _mm256_cmp_pd(t, _mm256_set1_pd(SMALL), _CMP_LT_OQ));
+    return _mm256_blendv_pd(_mm256_mul_pd(alpha, em1), x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ));
+}
+
+__attribute__((target("avx2"))) static inline __m256d softplus_avx2(__m256d x) {
+    const __m256d signBit = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
+    const __m256d t = _mm256_andnot_pd(signBit, x);
+    const __m256d y = exp_avx2(_mm256_sub_pd(_mm256_setzero_pd(), _mm256_min_pd(t, _mm256_set1_pd(LIMIT))));
+    const __m256d u = _mm256_div_pd(y, _mm256_add_pd(_mm256_set1_pd(2.0), y)), u2 = _mm256_mul_pd(u, u);
+    __m256d series = _mm256_set1_pd(reciprocalOdds[ATANH_TERMS - 1]);
+    for (int k = ATANH_TERMS - 2; k >= 0; k--)
+        series = _mm256_add_pd(_mm256_mul_pd(series, u2), _mm256_set1_pd(reciprocalOdds[k]));
+    const __m256d positive = _mm256_blendv_pd(_mm256_setzero_pd(), x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ));
+    return _mm256_add_pd(positive, _mm256_mul_pd(_mm256_set1_pd(2.0), _mm256_mul_pd(u, series)));
+}
+
+__attribute__((target("avx2"))) static inline __m256d value_avx2_pd(int kind, __m256d alpha, __m256d d) {
+    switch (kind) {
+    case DPT_SMOOTH_SIGMOID: return sigmoid_avx2(d);
+    case DPT_SMOOTH_TANH: return tanh_avx2(d);
+    case DPT_SMOOTH_SILU: return _mm256_mul_pd(d, sigmoid_avx2(d));
+    case DPT_SMOOTH_ELU: return elu_avx2(d, alpha);
+    default: return softplus_avx2(d);
+    }
 }
 
 __attribute__((target("avx2"))) static inline __m256d silu_derivative_avx2_pd(__m256d d) {
@@ -250,20 +346,22 @@ __attribute__((target("avx2"))) static inline __m256d silu_derivative_avx2_pd(__
         _mm256_blendv_ps(f_, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));                                                \
     })
 
-__attribute__((target("avx2"))) static void forward_row_avx2(int kind, float *z, float *a, const float *bias, long n) {
+__attribute__((target("avx2"))) static void forward_row_avx2(int kind, float parameter, float *z, float *a,
+                                                              const float *bias, long n) {
+    const __m256d alpha = _mm256_set1_pd(parameter);
     long j = 0;
     for (; j + 8 <= n; j += 8) {
         const __m256 x = _mm256_add_ps(_mm256_loadu_ps(z + j), _mm256_loadu_ps(bias + j));
         _mm256_storeu_ps(z + j, x);
-#define DPT_VALUE(d) value_avx2_pd(kind, d)
+#define DPT_VALUE(d) value_avx2_pd(kind, alpha, d)
         _mm256_storeu_ps(a + j, DPT_AVX2_IN_DOUBLE(x, DPT_VALUE));
 #undef DPT_VALUE
     }
-    forward_row_scalar(kind, z, a, bias, j, n);
+    forward_row_scalar(kind, parameter, z, a, bias, j, n);
 }
 
-__attribute__((target("avx2"))) static void backward_row_avx2(int kind, float *g, const float *z, const float *a,
-                                                              long n) {
+__attribute__((target("avx2"))) static void backward_row_avx2(int kind, float parameter, float *g, const float *z,
+                                                              const float *a, long n) {
     const __m256 one = _mm256_set1_ps(1.0f);
     long j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -274,36 +372,42 @@ __attribute__((target("avx2"))) static void backward_row_avx2(int kind, float *g
         } else if (kind == DPT_SMOOTH_TANH) {
             const __m256 y = _mm256_loadu_ps(a + j);
             derivative = _mm256_sub_ps(one, _mm256_mul_ps(y, y));
-        } else {
+        } else if (kind == DPT_SMOOTH_ELU) {
+            const __m256 sum = _mm256_add_ps(_mm256_loadu_ps(a + j), _mm256_set1_ps(parameter));
+            derivative = _mm256_blendv_ps(sum, one, _mm256_cmp_ps(_mm256_loadu_ps(z + j), _mm256_setzero_ps(), _CMP_GT_OQ));
+        } else if (kind == DPT_SMOOTH_SILU) {
             const __m256 x = _mm256_loadu_ps(z + j);
             derivative = DPT_AVX2_IN_DOUBLE(x, silu_derivative_avx2_pd);
+        } else {
+            const __m256 x = _mm256_loadu_ps(z + j);
+            derivative = DPT_AVX2_IN_DOUBLE(x, sigmoid_avx2);
         }
         _mm256_storeu_ps(g + j, _mm256_mul_ps(_mm256_loadu_ps(g + j), derivative));
     }
-    backward_row_scalar(kind, g, z, a, j, n);
+    backward_row_scalar(kind, parameter, g, z, a, j, n);
 }
 
 // ---- rows ----
 
-void dpt_smooth_forward(int kind, float *z, long zStride, float *a, long aStride, const float *bias, long rows,
-                        long n) {
+void dpt_smooth_forward(int kind, float parameter, float *z, long zStride, float *a, long aStride, const float *bias,
+                        long rows, long n) {
     const int lanes = dpt_lanes();
     for (long i = 0; i < rows; i++) {
         float *zi = z + i * zStride, *ai = a + i * aStride;
-        if (lanes == 16) forward_row_avx512(kind, zi, ai, bias, n);
-        else if (lanes == 8) forward_row_avx2(kind, zi, ai, bias, n);
-        else forward_row_scalar(kind, zi, ai, bias, 0, n);
+        if (lanes == 16) forward_row_avx512(kind, parameter, zi, ai, bias, n);
+        else if (lanes == 8) forward_row_avx2(kind, parameter, zi, ai, bias, n);
+        else forward_row_scalar(kind, parameter, zi, ai, bias, 0, n);
     }
 }
 
-void dpt_smooth_backward(int kind, float *g, long gStride, const float *z, long zStride, const float *a, long aStride,
-                         long rows, long n) {
+void dpt_smooth_backward(int kind, float parameter, float *g, long gStride, const float *z, long zStride,
+                         const float *a, long aStride, long rows, long n) {
     const int lanes = dpt_lanes();
     for (long i = 0; i < rows; i++) {
         float *gi = g + i * gStride;
         const float *zi = z + i * zStride, *ai = a + i * aStride;
-        if (lanes == 16) backward_row_avx512(kind, gi, zi, ai, n);
-        else if (lanes == 8) backward_row_avx2(kind, gi, zi, ai, n);
-        else backward_row_scalar(kind, gi, zi, ai, 0, n);
+        if (lanes == 16) backward_row_avx512(kind, parameter, gi, zi, ai, n);
+        else if (lanes == 8) backward_row_avx2(kind, parameter, gi, zi, ai, n);
+        else backward_row_scalar(kind, parameter, gi, zi, ai, 0, n);
     }
 }

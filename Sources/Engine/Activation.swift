@@ -1,5 +1,7 @@
 // Activation functions and their derivatives, as fused elementwise kernels
-// (identity and ReLU in C, in the CPU's widest lanes: CKernels/activation.c).
+// (identity and ReLU in C, in the CPU's widest lanes: CKernels/activation.c;
+// sigmoid, tanh, SiLU, ELU and softplus in double lanes, rounded once:
+// CKernels/smooth.c; the rest one element at a time here).
 //
 // Forward (per row i of a micro-batch, column j):  z[i,j] += b[j];  a[i,j] = f(z[i,j])
 // Backward:                                        dz[i,j] = da[i,j] · f'(z[i,j])
@@ -42,15 +44,15 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
     public func value(_ x: Float, slope: Float = 0) -> Float {
         switch self {
         case .identity: return x
-        case .sigmoid: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, x)
-        case .tanh: return dpt_smooth_value(DPT_SMOOTH_TANH, x)
+        case .sigmoid: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, x, 0)
+        case .tanh: return dpt_smooth_value(DPT_SMOOTH_TANH, x, 0)
         case .relu: return x > 0 ? x : 0
         case .leakyReLU(let s): return x > 0 ? x : s * x
         case .prelu: return x > 0 ? x : slope * x
-        case .elu(let alpha): return x > 0 ? x : alpha * expm1f(x)
-        case .softplus: return max(x, 0) + log1pf(expf(-abs(x)))
+        case .elu(let alpha): return dpt_smooth_value(DPT_SMOOTH_ELU, x, alpha)
+        case .softplus: return dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, x, 0)
         case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
-        case .silu: return dpt_smooth_value(DPT_SMOOTH_SILU, x)
+        case .silu: return dpt_smooth_value(DPT_SMOOTH_SILU, x, 0)
         }
     }
 
@@ -77,14 +79,17 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
     /// The logistic function 1 / (1 + exp(−x)), in double and rounded once
     /// (CKernels' smooth.c): the sigmoid layers' own bits.
     @inline(__always)
-    public static func logistic(_ x: Float) -> Float { dpt_smooth_value(DPT_SMOOTH_SIGMOID, x) }
+    public static func logistic(_ x: Float) -> Float { dpt_smooth_value(DPT_SMOOTH_SIGMOID, x, 0) }
 
-    /// The C kernel's code for the activations it computes in lanes (sigmoid, tanh, SiLU).
-    var smoothKind: Int32? {
+    /// The C kernel's code and parameter for the activations it computes in
+    /// lanes (sigmoid, tanh, SiLU, ELU, softplus).
+    var smooth: (kind: Int32, parameter: Float)? {
         switch self {
-        case .sigmoid: return DPT_SMOOTH_SIGMOID
-        case .tanh: return DPT_SMOOTH_TANH
-        case .silu: return DPT_SMOOTH_SILU
+        case .sigmoid: return (DPT_SMOOTH_SIGMOID, 0)
+        case .tanh: return (DPT_SMOOTH_TANH, 0)
+        case .silu: return (DPT_SMOOTH_SILU, 0)
+        case .elu(let alpha): return (DPT_SMOOTH_ELU, alpha)
+        case .softplus: return (DPT_SMOOTH_SOFTPLUS, 0)
         default: return nil
         }
     }
@@ -135,9 +140,9 @@ private struct ForwardRows: RangeJob {
                 a.rowStride, bias, rows.count, n, activation == .relu ? 1 : 0)
             return
         }
-        if let kind = activation.smoothKind {
+        if let (kind, parameter) = activation.smooth {
             dpt_smooth_forward(
-                kind, z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
+                kind, parameter, z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
                 a.rowStride, bias, rows.count, n)
             return
         }
@@ -167,9 +172,9 @@ private struct BackwardRows: RangeJob {
                 z.pointer + rows.lowerBound * z.rowStride, z.rowStride, rows.count, n)
             return
         }
-        if let kind = activation.smoothKind {
+        if let (kind, parameter) = activation.smooth {
             dpt_smooth_backward(
-                kind, gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
+                kind, parameter, gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
                 z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
                 a.rowStride, rows.count, n)
             return

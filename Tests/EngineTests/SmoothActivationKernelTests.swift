@@ -1,4 +1,4 @@
-// The smooth activations' C kernel (sigmoid, tanh, SiLU): every lane width
+// The smooth activations' C kernel (sigmoid, tanh, SiLU, ELU, softplus): every lane width
 // gives the bits of the one-element function, forward and backward, for
 // widths with and without a tail; and the values are within an ulp of the
 // exact ones (Double libm, rounded to Float), from subnormal to saturated
@@ -11,14 +11,19 @@ import Testing
 
 @Suite(.serialized) struct SmoothActivationKernelTests {
     static let kinds: [(name: String, kind: Int32)] = [
-        ("sigmoid", DPT_SMOOTH_SIGMOID), ("tanh", DPT_SMOOTH_TANH), ("silu", DPT_SMOOTH_SILU),
+        ("sigmoid", DPT_SMOOTH_SIGMOID), ("tanh", DPT_SMOOTH_TANH), ("silu", DPT_SMOOTH_SILU), ("elu", DPT_SMOOTH_ELU),
+        ("softplus", DPT_SMOOTH_SOFTPLUS),
     ]
+    /// ELU's α in these tests (the others take no parameter).
+    static let alpha: Float = 0.7
 
     static func exact(_ kind: Int32, _ x: Double) -> Double {
         switch kind {
         case DPT_SMOOTH_SIGMOID: return 1 / (1 + exp(-x))
         case DPT_SMOOTH_TANH: return tanh(x)
-        default: return x / (1 + exp(-x))
+        case DPT_SMOOTH_SILU: return x / (1 + exp(-x))
+        case DPT_SMOOTH_ELU: return x > 0 ? x : Double(alpha) * expm1(x)
+        default: return max(x, 0) + log1p(exp(-abs(x)))
         }
     }
 
@@ -38,7 +43,7 @@ import Testing
     func valuesAreWithinAnUlp(kind: Int32) {
         var worst = 0
         for x in Self.inputs {
-            let got = dpt_smooth_value(kind, x)
+            let got = dpt_smooth_value(kind, x, Self.alpha)
             let exact = Self.exact(kind, Double(x))
             let rounded = Float(exact)
             // Distance in ulps between the result and the correctly rounded value.
@@ -50,15 +55,19 @@ import Testing
 
     @Test("limits: ±0, ±Inf and NaN")
     func limits() {
-        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, .infinity) == 1)
-        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, -.infinity) == 0)
-        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, 0) == 0.5)
-        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, .infinity) == 1)
-        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, -.infinity) == -1)
-        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, -0.0).bitPattern == (-0.0 as Float).bitPattern)
-        #expect(dpt_smooth_value(DPT_SMOOTH_SILU, .infinity) == .infinity)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, .infinity, 0) == 1)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, -.infinity, 0) == 0)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SIGMOID, 0, 0) == 0.5)
+        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, .infinity, 0) == 1)
+        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, -.infinity, 0) == -1)
+        #expect(dpt_smooth_value(DPT_SMOOTH_TANH, -0.0, 0).bitPattern == (-0.0 as Float).bitPattern)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SILU, .infinity, 0) == .infinity)
+        #expect(dpt_smooth_value(DPT_SMOOTH_ELU, .infinity, Self.alpha) == .infinity)
+        #expect(dpt_smooth_value(DPT_SMOOTH_ELU, -.infinity, Self.alpha) == -Self.alpha)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, .infinity, 0) == .infinity)
+        #expect(dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, -.infinity, 0) == 0)
         for (_, kind) in Self.kinds {
-            #expect(dpt_smooth_value(kind, .nan).isNaN)
+            #expect(dpt_smooth_value(kind, .nan, Self.alpha).isNaN)
         }
         #expect(dpt_silu_derivative(.nan).isNaN)
     }
@@ -75,18 +84,20 @@ import Testing
                 dpt_kernels_limit_lanes(lanes)
                 defer { dpt_kernels_limit_lanes(16) }
                 var z = z0, a = [Float](repeating: -7, count: z0.count), g = upstream
-                dpt_smooth_forward(kind, &z, stride, &a, stride, bias, rows, n)
-                dpt_smooth_backward(kind, &g, stride, z, stride, a, stride, rows, n)
+                dpt_smooth_forward(kind, Self.alpha, &z, stride, &a, stride, bias, rows, n)
+                dpt_smooth_backward(kind, Self.alpha, &g, stride, z, stride, a, stride, rows, n)
                 var wrong = 0
                 for i in 0..<rows {
                     for j in 0..<stride {
                         let at = i * stride + j
                         let expectedZ = j < n ? z0[at] + bias[j] : z0[at]
-                        let expectedA = j < n ? dpt_smooth_value(kind, expectedZ) : -7
+                        let expectedA = j < n ? dpt_smooth_value(kind, expectedZ, Self.alpha) : -7
                         let derivative: Float = switch kind {
                         case DPT_SMOOTH_SIGMOID: expectedA * (1 - expectedA)
                         case DPT_SMOOTH_TANH: 1 - expectedA * expectedA
-                        default: dpt_silu_derivative(expectedZ)
+                        case DPT_SMOOTH_SILU: dpt_silu_derivative(expectedZ)
+                        case DPT_SMOOTH_ELU: expectedZ > 0 ? 1 : expectedA + Self.alpha
+                        default: dpt_smooth_value(DPT_SMOOTH_SIGMOID, expectedZ, 0)
                         }
                         let expectedG = j < n ? upstream[at] * derivative : upstream[at]
                         if z[at].bitPattern != expectedZ.bitPattern || a[at].bitPattern != expectedA.bitPattern

@@ -39,25 +39,30 @@ void dpt_column_sums(const float *x, long stride, long rows, float *out, long wi
 void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
                    long width);
 
-/// The smooth activations of dpt_smooth_forward and dpt_smooth_backward.
+/// The smooth activations of dpt_smooth_forward and dpt_smooth_backward
+/// (ELU's α is their `parameter`; the others ignore it).
 #define DPT_SMOOTH_SIGMOID 1
 #define DPT_SMOOTH_TANH 2
 #define DPT_SMOOTH_SILU 3
+#define DPT_SMOOTH_ELU 4
+#define DPT_SMOOTH_SOFTPLUS 5
 
 /// f(x) for one of the smooth activations (computed in double, rounded
 /// once; NaN passes): what the row kernels compute for every element.
-float dpt_smooth_value(int kind, float x);
+float dpt_smooth_value(int kind, float x, float parameter);
 
 /// SiLU's derivative s·(1 + x·(1 − s)), s = sigmoid(x), as the row kernels compute it.
 float dpt_silu_derivative(float x);
 
 /// z = z + bias (per column), then a = f(z), over `rows` rows of n floats at the given strides.
-void dpt_smooth_forward(int kind, float *z, long zStride, float *a, long aStride, const float *bias, long rows, long n);
+void dpt_smooth_forward(int kind, float parameter, float *z, long zStride, float *a, long aStride, const float *bias,
+                        long rows, long n);
 
-/// g = g · f'(z): a·(1 − a) for sigmoid and 1 − a·a for tanh (from the
-/// output a, in float), dpt_silu_derivative(z) for SiLU.
-void dpt_smooth_backward(int kind, float *g, long gStride, const float *z, long zStride, const float *a, long aStride,
-                         long rows, long n);
+/// g = g · f'(z): a·(1 − a) for sigmoid, 1 − a·a for tanh and (z > 0 ? 1 :
+/// a + α) for ELU (from the output a, in float), dpt_silu_derivative(z) for
+/// SiLU, the sigmoid of z for softplus.
+void dpt_smooth_backward(int kind, float parameter, float *g, long gStride, const float *z, long zStride,
+                         const float *a, long aStride, long rows, long n);
 
 /// What one dropout layer draws from: Philox4x32-10 counter (purpose,
 /// stream, index low, index high) under key (key0, key1); a neuron is kept
