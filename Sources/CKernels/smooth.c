@@ -1,4 +1,4 @@
-// The smooth activations — sigmoid, tanh, SiLU, ELU, softplus — and their derivatives, in
+// The smooth activations — sigmoid, tanh, SiLU, ELU, softplus, GELU — and their derivatives, in
 // double lanes of AVX-512 (8) or AVX2 (4) or one element at a time, with the
 // same IEEE double operations in every path, so the path never changes a bit.
 // Each value is computed in double and rounded once to float: well within
@@ -15,6 +15,9 @@
 //   elu(x)     = x > 0 ? x : α·expm1(x), expm1(x) = |x| < 2⁻⁷ ? x·(1 + x·(1/2 + x·(1/6 + x/24))) : exp(x) − 1
 //   softplus(x) = max(x, 0) + log1p(y), y = exp(−|x|) ∈ (0, 1]: log1p(y) = 2·atanh(u), u = y/(2 + y) ≤ 1/3,
 //                 by its odd series to u²³ (error < 2·10⁻¹³); softplus'(x) = sigmoid(x)
+//   gelu(x)    = x·Φ(x), Φ(x) = erfc(−x/√2)/2, gelu'(x) = Φ(x) + x·exp(−x²/2)/√(2π), erfc by
+//                W. J. Cody's rational approximations ("Rational Chebyshev approximations for the
+//                error function", Math. Comp. 23, 1969: |v| ≤ 0.46875, ≤ 4, beyond)
 // with x clamped to ±700 inside exp's argument and NaN passed through.
 // Backward for sigmoid, tanh and ELU uses the output a as the Swift formulas
 // did: g·(a·(1 − a)), g·(1 − a·a) and g·(z > 0 ? 1 : a + α) in float.
@@ -43,6 +46,27 @@ static const double reciprocalFactorials[11] = {
 /// 1/(2k + 1), the odd series of atanh.
 static const double reciprocalOdds[ATANH_TERMS] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
                                                    1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+
+// Cody's coefficients (Netlib specfun calerf).
+static const double erfA[5] = {3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+                               3.20937758913846947e03, 1.85777706184603153e-1};
+static const double erfB[4] = {2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+                               2.84423683343917062e03};
+static const double erfC[9] = {5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+                               2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+                               2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8};
+static const double erfD[8] = {1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+                               1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+                               3.43936767414372164e03, 1.23033935480374942e03};
+static const double erfP[6] = {3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+                               1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2};
+static const double erfQ[5] = {2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+                               6.05183413124413191e-2, 2.33520497626869185e-3};
+#define ONE_OVER_SQRT_PI 5.6418958354775628695e-1
+#define NEG_ONE_OVER_SQRT2 (-0.70710678118654752440)
+#define ONE_OVER_SQRT_2PI 0.39894228040143267794
+#define ERF_SMALL 0.46875
+#define ERF_MIDDLE 4.0
 
 // ---- one element ----
 
@@ -91,6 +115,48 @@ static inline double softplus_scalar(double x) {
     return (x > 0 ? x : 0.0) + 2.0 * (u * series);
 }
 
+/// erfc(v): one of Cody's three regions of |v|, reflected for v < 0 beyond the first.
+static inline double erfc_scalar(double v) {
+    const double y = v < 0 ? -v : v;
+    if (y <= ERF_SMALL) {
+        const double t = y * y;
+        double num = erfA[4] * t, den = t;
+        for (int i = 0; i < 3; i++) {
+            num = (num + erfA[i]) * t;
+            den = (den + erfB[i]) * t;
+        }
+        return 1.0 - v * (num + erfA[3]) / (den + erfB[3]);
+    }
+    const double e = exp_scalar(-(y * y) > -LIMIT ? -(y * y) : -LIMIT);
+    double tail;
+    if (y <= ERF_MIDDLE) {
+        double num = erfC[8] * y, den = y;
+        for (int i = 0; i < 7; i++) {
+            num = (num + erfC[i]) * y;
+            den = (den + erfD[i]) * y;
+        }
+        tail = e * ((num + erfC[7]) / (den + erfD[7]));
+    } else {
+        const double z = 1.0 / (y * y);
+        double num = erfP[5] * z, den = z;
+        for (int i = 0; i < 4; i++) {
+            num = (num + erfP[i]) * z;
+            den = (den + erfQ[i]) * z;
+        }
+        tail = e * ((ONE_OVER_SQRT_PI - z * (num + erfP[4]) / (den + erfQ[4])) / y);
+    }
+    return v < 0 ? 2.0 - tail : tail;
+}
+
+static inline double gelu_cdf_scalar(double x) { return 0.5 * erfc_scalar(x * NEG_ONE_OVER_SQRT2); }
+
+float dpt_gelu_derivative(float x) {
+    if (x != x) return x;
+    const double d = x;
+    const double half = -0.5 * (d * d);
+    return (float)(gelu_cdf_scalar(d) + d * (exp_scalar(half > -LIMIT ? half : -LIMIT) * ONE_OVER_SQRT_2PI));
+}
+
 float dpt_smooth_value(int kind, float x, float parameter) {
     if (x != x) return x;
     const double d = x;
@@ -99,7 +165,8 @@ float dpt_smooth_value(int kind, float x, float parameter) {
     case DPT_SMOOTH_TANH: return (float)tanh_scalar(d);
     case DPT_SMOOTH_SILU: return (float)(d * sigmoid_scalar(d));
     case DPT_SMOOTH_ELU: return (float)elu_scalar(d, parameter);
-    default: return (float)softplus_scalar(d);
+    case DPT_SMOOTH_SOFTPLUS: return (float)softplus_scalar(d);
+    default: return (float)(d * gelu_cdf_scalar(d));
     }
 }
 
@@ -115,7 +182,8 @@ static inline float derivative_scalar(int kind, float z, float a, float paramete
     case DPT_SMOOTH_TANH: return 1 - a * a;
     case DPT_SMOOTH_SILU: return dpt_silu_derivative(z);
     case DPT_SMOOTH_ELU: return z > 0 ? 1.0f : a + parameter;
-    default: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, z, 0);
+    case DPT_SMOOTH_SOFTPLUS: return dpt_smooth_value(DPT_SMOOTH_SIGMOID, z, 0);
+    default: return dpt_gelu_derivative(z);
     }
 }
 
@@ -194,13 +262,51 @@ __attribute__((target("avx512f"))) static inline __m512d softplus_avx512(__m512d
     return _mm512_add_pd(positive, _mm512_mul_pd(_mm512_set1_pd(2.0), _mm512_mul_pd(u, series)));
 }
 
+__attribute__((target("avx512f"))) static inline __m512d erfc_avx512(__m512d v) {
+    const __m512d y = _mm512_castsi512_pd(_mm512_andnot_si512(_mm512_castpd_si512(_mm512_castsi512_pd(_mm512_set1_epi64((long long)0x8000000000000000ull))), _mm512_castpd_si512(v)));
+    const __m512d t = _mm512_mul_pd(y, y);
+    __m512d num1 = _mm512_mul_pd(_mm512_set1_pd(erfA[4]), t), den1 = t;
+    for (int i = 0; i < 3; i++) {
+        num1 = _mm512_mul_pd(_mm512_add_pd(num1, _mm512_set1_pd(erfA[i])), t);
+        den1 = _mm512_mul_pd(_mm512_add_pd(den1, _mm512_set1_pd(erfB[i])), t);
+    }
+    const __m512d near = _mm512_sub_pd(_mm512_set1_pd(1.0), _mm512_div_pd(_mm512_mul_pd(v, _mm512_add_pd(num1, _mm512_set1_pd(erfA[3]))), _mm512_add_pd(den1, _mm512_set1_pd(erfB[3]))));
+    const __m512d e = exp_avx512(_mm512_max_pd(_mm512_sub_pd(_mm512_setzero_pd(), t), _mm512_set1_pd(-LIMIT)));
+    __m512d num2 = _mm512_mul_pd(_mm512_set1_pd(erfC[8]), y), den2 = y;
+    for (int i = 0; i < 7; i++) {
+        num2 = _mm512_mul_pd(_mm512_add_pd(num2, _mm512_set1_pd(erfC[i])), y);
+        den2 = _mm512_mul_pd(_mm512_add_pd(den2, _mm512_set1_pd(erfD[i])), y);
+    }
+    const __m512d middle = _mm512_mul_pd(e, _mm512_div_pd(_mm512_add_pd(num2, _mm512_set1_pd(erfC[7])), _mm512_add_pd(den2, _mm512_set1_pd(erfD[7]))));
+    const __m512d z = _mm512_div_pd(_mm512_set1_pd(1.0), t);
+    __m512d num3 = _mm512_mul_pd(_mm512_set1_pd(erfP[5]), z), den3 = z;
+    for (int i = 0; i < 4; i++) {
+        num3 = _mm512_mul_pd(_mm512_add_pd(num3, _mm512_set1_pd(erfP[i])), z);
+        den3 = _mm512_mul_pd(_mm512_add_pd(den3, _mm512_set1_pd(erfQ[i])), z);
+    }
+    const __m512d far = _mm512_mul_pd(e, _mm512_div_pd(_mm512_sub_pd(_mm512_set1_pd(ONE_OVER_SQRT_PI), _mm512_div_pd(_mm512_mul_pd(z, _mm512_add_pd(num3, _mm512_set1_pd(erfP[4]))), _mm512_add_pd(den3, _mm512_set1_pd(erfQ[4])))), y));
+    const __m512d tail = _mm512_mask_mov_pd(far, _mm512_cmp_pd_mask(y, _mm512_set1_pd(ERF_MIDDLE), _CMP_LE_OQ), middle);
+    const __m512d reflected = _mm512_mask_mov_pd(tail, _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ), _mm512_sub_pd(_mm512_set1_pd(2.0), tail));
+    return _mm512_mask_mov_pd(reflected, _mm512_cmp_pd_mask(y, _mm512_set1_pd(ERF_SMALL), _CMP_LE_OQ), near);
+}
+
+__attribute__((target("avx512f"))) static inline __m512d gelu_cdf_avx512(__m512d x) {
+    return _mm512_mul_pd(_mm512_set1_pd(0.5), erfc_avx512(_mm512_mul_pd(x, _mm512_set1_pd(NEG_ONE_OVER_SQRT2))));
+}
+
+__attribute__((target("avx512f"))) static inline __m512d gelu_derivative_avx512_pd(__m512d x) {
+    const __m512d half = _mm512_max_pd(_mm512_mul_pd(_mm512_set1_pd(-0.5), _mm512_mul_pd(x, x)), _mm512_set1_pd(-LIMIT));
+    return _mm512_add_pd(gelu_cdf_avx512(x), _mm512_mul_pd(x, _mm512_mul_pd(exp_avx512(half), _mm512_set1_pd(ONE_OVER_SQRT_2PI))));
+}
+
 __attribute__((target("avx512f"))) static inline __m512d value_avx512_pd(int kind, __m512d alpha, __m512d d) {
     switch (kind) {
     case DPT_SMOOTH_SIGMOID: return sigmoid_avx512(d);
     case DPT_SMOOTH_TANH: return tanh_avx512(d);
     case DPT_SMOOTH_SILU: return _mm512_mul_pd(d, sigmoid_avx512(d));
     case DPT_SMOOTH_ELU: return elu_avx512(d, alpha);
-    default: return softplus_avx512(d);
+    case DPT_SMOOTH_SOFTPLUS: return softplus_avx512(d);
+    default: return _mm512_mul_pd(d, gelu_cdf_avx512(d));
     }
 }
 
@@ -252,6 +358,9 @@ __attribute__((target("avx512f"))) static void backward_row_avx512(int kind, flo
         } else if (kind == DPT_SMOOTH_SILU) {
             const __m512 x = _mm512_loadu_ps(z + j);
             derivative = DPT_AVX512_IN_DOUBLE(x, silu_derivative_avx512_pd);
+        } else if (kind == DPT_SMOOTH_GELU) {
+            const __m512 x = _mm512_loadu_ps(z + j);
+            derivative = DPT_AVX512_IN_DOUBLE(x, gelu_derivative_avx512_pd);
         } else {
             const __m512 x = _mm512_loadu_ps(z + j);
             derivative = DPT_AVX512_IN_DOUBLE(x, sigmoid_avx512);
@@ -323,13 +432,51 @@ __attribute__((target("avx2"))) static inline __m256d softplus_avx2(__m256d x) {
     return _mm256_add_pd(positive, _mm256_mul_pd(_mm256_set1_pd(2.0), _mm256_mul_pd(u, series)));
 }
 
+__attribute__((target("avx2"))) static inline __m256d erfc_avx2(__m256d v) {
+    const __m256d y = _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull)), v);
+    const __m256d t = _mm256_mul_pd(y, y);
+    __m256d num1 = _mm256_mul_pd(_mm256_set1_pd(erfA[4]), t), den1 = t;
+    for (int i = 0; i < 3; i++) {
+        num1 = _mm256_mul_pd(_mm256_add_pd(num1, _mm256_set1_pd(erfA[i])), t);
+        den1 = _mm256_mul_pd(_mm256_add_pd(den1, _mm256_set1_pd(erfB[i])), t);
+    }
+    const __m256d near = _mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_div_pd(_mm256_mul_pd(v, _mm256_add_pd(num1, _mm256_set1_pd(erfA[3]))), _mm256_add_pd(den1, _mm256_set1_pd(erfB[3]))));
+    const __m256d e = exp_avx2(_mm256_max_pd(_mm256_sub_pd(_mm256_setzero_pd(), t), _mm256_set1_pd(-LIMIT)));
+    __m256d num2 = _mm256_mul_pd(_mm256_set1_pd(erfC[8]), y), den2 = y;
+    for (int i = 0; i < 7; i++) {
+        num2 = _mm256_mul_pd(_mm256_add_pd(num2, _mm256_set1_pd(erfC[i])), y);
+        den2 = _mm256_mul_pd(_mm256_add_pd(den2, _mm256_set1_pd(erfD[i])), y);
+    }
+    const __m256d middle = _mm256_mul_pd(e, _mm256_div_pd(_mm256_add_pd(num2, _mm256_set1_pd(erfC[7])), _mm256_add_pd(den2, _mm256_set1_pd(erfD[7]))));
+    const __m256d z = _mm256_div_pd(_mm256_set1_pd(1.0), t);
+    __m256d num3 = _mm256_mul_pd(_mm256_set1_pd(erfP[5]), z), den3 = z;
+    for (int i = 0; i < 4; i++) {
+        num3 = _mm256_mul_pd(_mm256_add_pd(num3, _mm256_set1_pd(erfP[i])), z);
+        den3 = _mm256_mul_pd(_mm256_add_pd(den3, _mm256_set1_pd(erfQ[i])), z);
+    }
+    const __m256d far = _mm256_mul_pd(e, _mm256_div_pd(_mm256_sub_pd(_mm256_set1_pd(ONE_OVER_SQRT_PI), _mm256_div_pd(_mm256_mul_pd(z, _mm256_add_pd(num3, _mm256_set1_pd(erfP[4]))), _mm256_add_pd(den3, _mm256_set1_pd(erfQ[4])))), y));
+    const __m256d tail = _mm256_blendv_pd(far, middle, _mm256_cmp_pd(y, _mm256_set1_pd(ERF_MIDDLE), _CMP_LE_OQ));
+    const __m256d reflected = _mm256_blendv_pd(tail, _mm256_sub_pd(_mm256_set1_pd(2.0), tail), _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_LT_OQ));
+    return _mm256_blendv_pd(reflected, near, _mm256_cmp_pd(y, _mm256_set1_pd(ERF_SMALL), _CMP_LE_OQ));
+}
+
+__attribute__((target("avx2"))) static inline __m256d gelu_cdf_avx2(__m256d x) {
+    return _mm256_mul_pd(_mm256_set1_pd(0.5), erfc_avx2(_mm256_mul_pd(x, _mm256_set1_pd(NEG_ONE_OVER_SQRT2))));
+}
+
+__attribute__((target("avx2"))) static inline __m256d gelu_derivative_avx2_pd(__m256d x) {
+    const __m256d half = _mm256_max_pd(_mm256_mul_pd(_mm256_set1_pd(-0.5), _mm256_mul_pd(x, x)), _mm256_set1_pd(-LIMIT));
+    return _mm256_add_pd(gelu_cdf_avx2(x), _mm256_mul_pd(x, _mm256_mul_pd(exp_avx2(half), _mm256_set1_pd(ONE_OVER_SQRT_2PI))));
+}
+
 __attribute__((target("avx2"))) static inline __m256d value_avx2_pd(int kind, __m256d alpha, __m256d d) {
     switch (kind) {
     case DPT_SMOOTH_SIGMOID: return sigmoid_avx2(d);
     case DPT_SMOOTH_TANH: return tanh_avx2(d);
     case DPT_SMOOTH_SILU: return _mm256_mul_pd(d, sigmoid_avx2(d));
     case DPT_SMOOTH_ELU: return elu_avx2(d, alpha);
-    default: return softplus_avx2(d);
+    case DPT_SMOOTH_SOFTPLUS: return softplus_avx2(d);
+    default: return _mm256_mul_pd(d, gelu_cdf_avx2(d));
     }
 }
 
@@ -378,6 +525,9 @@ __attribute__((target("avx2"))) static void backward_row_avx2(int kind, float pa
         } else if (kind == DPT_SMOOTH_SILU) {
             const __m256 x = _mm256_loadu_ps(z + j);
             derivative = DPT_AVX2_IN_DOUBLE(x, silu_derivative_avx2_pd);
+        } else if (kind == DPT_SMOOTH_GELU) {
+            const __m256 x = _mm256_loadu_ps(z + j);
+            derivative = DPT_AVX2_IN_DOUBLE(x, gelu_derivative_avx2_pd);
         } else {
             const __m256 x = _mm256_loadu_ps(z + j);
             derivative = DPT_AVX2_IN_DOUBLE(x, sigmoid_avx2);

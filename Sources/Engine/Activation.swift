@@ -1,7 +1,7 @@
 // Activation functions and their derivatives, as fused elementwise kernels
 // (identity and ReLU in C, in the CPU's widest lanes: CKernels/activation.c;
-// sigmoid, tanh, SiLU, ELU and softplus in double lanes, rounded once:
-// CKernels/smooth.c; the rest one element at a time here).
+// sigmoid, tanh, SiLU, ELU, softplus and GELU in double lanes, rounded
+// once: CKernels/smooth.c; LeakyReLU and PReLU one element at a time here).
 //
 // Forward (per row i of a micro-batch, column j):  z[i,j] += b[j];  a[i,j] = f(z[i,j])
 // Backward:                                        dz[i,j] = da[i,j] · f'(z[i,j])
@@ -51,7 +51,7 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
         case .prelu: return x > 0 ? x : slope * x
         case .elu(let alpha): return dpt_smooth_value(DPT_SMOOTH_ELU, x, alpha)
         case .softplus: return dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, x, 0)
-        case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .gelu: return dpt_smooth_value(DPT_SMOOTH_GELU, x, 0)
         case .silu: return dpt_smooth_value(DPT_SMOOTH_SILU, x, 0)
         }
     }
@@ -68,10 +68,7 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
         case .prelu: return x > 0 ? 1 : slope
         case .elu(let alpha): return x > 0 ? 1 : a + alpha
         case .softplus: return Activation.logistic(x)
-        case .gelu:
-            let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-            let pdf = expf(-0.5 * x * x) * 0.39894228040143268
-            return cdf + x * pdf
+        case .gelu: return dpt_gelu_derivative(x)
         case .silu: return dpt_silu_derivative(x)
         }
     }
@@ -90,6 +87,7 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
         case .silu: return (DPT_SMOOTH_SILU, 0)
         case .elu(let alpha): return (DPT_SMOOTH_ELU, alpha)
         case .softplus: return (DPT_SMOOTH_SOFTPLUS, 0)
+        case .gelu: return (DPT_SMOOTH_GELU, 0)
         default: return nil
         }
     }

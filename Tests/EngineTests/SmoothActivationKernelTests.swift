@@ -1,4 +1,4 @@
-// The smooth activations' C kernel (sigmoid, tanh, SiLU, ELU, softplus): every lane width
+// The smooth activations' C kernel (sigmoid, tanh, SiLU, ELU, softplus, GELU): every lane width
 // gives the bits of the one-element function, forward and backward, for
 // widths with and without a tail; and the values are within an ulp of the
 // exact ones (Double libm, rounded to Float), from subnormal to saturated
@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized) struct SmoothActivationKernelTests {
     static let kinds: [(name: String, kind: Int32)] = [
         ("sigmoid", DPT_SMOOTH_SIGMOID), ("tanh", DPT_SMOOTH_TANH), ("silu", DPT_SMOOTH_SILU), ("elu", DPT_SMOOTH_ELU),
-        ("softplus", DPT_SMOOTH_SOFTPLUS),
+        ("softplus", DPT_SMOOTH_SOFTPLUS), ("gelu", DPT_SMOOTH_GELU),
     ]
     /// ELU's α in these tests (the others take no parameter).
     static let alpha: Float = 0.7
@@ -23,7 +23,8 @@ import Testing
         case DPT_SMOOTH_TANH: return tanh(x)
         case DPT_SMOOTH_SILU: return x / (1 + exp(-x))
         case DPT_SMOOTH_ELU: return x > 0 ? x : Double(alpha) * expm1(x)
-        default: return max(x, 0) + log1p(exp(-abs(x)))
+        case DPT_SMOOTH_SOFTPLUS: return max(x, 0) + log1p(exp(-abs(x)))
+        default: return x * 0.5 * erfc(-x / 2.0.squareRoot())
         }
     }
 
@@ -36,7 +37,8 @@ import Testing
             values.append(x)
             x *= 1.0137
         }
-        return values + values.map { -$0 }
+        // And every 0.01 over [−40, 40], through each function's regimes.
+        return values + values.map { -$0 } + (0...8000).map { Float(-40 + 0.01 * Double($0)) }
     }()
 
     @Test("values are within an ulp of the exact function", arguments: kinds.map(\.kind))
@@ -66,16 +68,23 @@ import Testing
         #expect(dpt_smooth_value(DPT_SMOOTH_ELU, -.infinity, Self.alpha) == -Self.alpha)
         #expect(dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, .infinity, 0) == .infinity)
         #expect(dpt_smooth_value(DPT_SMOOTH_SOFTPLUS, -.infinity, 0) == 0)
+        #expect(dpt_smooth_value(DPT_SMOOTH_GELU, .infinity, 0) == .infinity)
+        #expect(dpt_smooth_value(DPT_SMOOTH_GELU, 0, 0) == 0)
+        #expect(dpt_gelu_derivative(0) == 0.5)
+        #expect(dpt_gelu_derivative(.nan).isNaN)
         for (_, kind) in Self.kinds {
             #expect(dpt_smooth_value(kind, .nan, Self.alpha).isNaN)
         }
         #expect(dpt_silu_derivative(.nan).isNaN)
     }
 
-    @Test("16, 8 and 1 lanes give the one-element bits forward and backward", arguments: [1, 7, 8, 16, 17, 33, 100])
+    @Test("16, 8 and 1 lanes give the one-element bits forward and backward", arguments: [1, 7, 8, 16, 17, 33, 100, 700])
     func everyLaneWidthHasTheScalarBits(width n: Int) {
         let rows = 3, stride = n + 2
-        let values = Self.inputs + [.nan, .infinity, -.infinity]
+        // Every regime of every function at each width: a linear sweep over [−40, 40], the
+        // log-spaced inputs, and the non-finite ones.
+        let sweep = (0..<463).map { Float(-40 + 0.173 * Double($0)) }
+        let values = sweep + Self.inputs + [.nan, .infinity, -.infinity]
         let z0 = (0..<(rows * stride)).map { values[($0 * 7) % values.count] }
         let bias = (0..<n).map { Float(sin(Double($0))) * 1e-3 }
         let upstream = (0..<(rows * stride)).map { Float(cos(Double($0) * 0.3)) }
@@ -97,7 +106,8 @@ import Testing
                         case DPT_SMOOTH_TANH: 1 - expectedA * expectedA
                         case DPT_SMOOTH_SILU: dpt_silu_derivative(expectedZ)
                         case DPT_SMOOTH_ELU: expectedZ > 0 ? 1 : expectedA + Self.alpha
-                        default: dpt_smooth_value(DPT_SMOOTH_SIGMOID, expectedZ, 0)
+                        case DPT_SMOOTH_SOFTPLUS: dpt_smooth_value(DPT_SMOOTH_SIGMOID, expectedZ, 0)
+                        default: dpt_gelu_derivative(expectedZ)
                         }
                         let expectedG = j < n ? upstream[at] * derivative : upstream[at]
                         if z[at].bitPattern != expectedZ.bitPattern || a[at].bitPattern != expectedA.bitPattern

@@ -46,6 +46,7 @@ void dpt_add_chain(float *out, long outStride, const float *const *in, const lon
 #define DPT_SMOOTH_SILU 3
 #define DPT_SMOOTH_ELU 4
 #define DPT_SMOOTH_SOFTPLUS 5
+#define DPT_SMOOTH_GELU 6
 
 /// f(x) for one of the smooth activations (computed in double, rounded
 /// once; NaN passes): what the row kernels compute for every element.
@@ -54,13 +55,16 @@ float dpt_smooth_value(int kind, float x, float parameter);
 /// SiLU's derivative s·(1 + x·(1 − s)), s = sigmoid(x), as the row kernels compute it.
 float dpt_silu_derivative(float x);
 
+/// GELU's derivative Φ(x) + x·φ(x), as the row kernels compute it.
+float dpt_gelu_derivative(float x);
+
 /// z = z + bias (per column), then a = f(z), over `rows` rows of n floats at the given strides.
 void dpt_smooth_forward(int kind, float parameter, float *z, long zStride, float *a, long aStride, const float *bias,
                         long rows, long n);
 
 /// g = g · f'(z): a·(1 − a) for sigmoid, 1 − a·a for tanh and (z > 0 ? 1 :
 /// a + α) for ELU (from the output a, in float), dpt_silu_derivative(z) for
-/// SiLU, the sigmoid of z for softplus.
+/// SiLU, the sigmoid of z for softplus, dpt_gelu_derivative(z) for GELU.
 void dpt_smooth_backward(int kind, float parameter, float *g, long gStride, const float *z, long zStride,
                          const float *a, long aStride, long rows, long n);
 
