@@ -199,343 +199,119 @@ static void backward_row_scalar(int kind, float parameter, float *g, const float
     for (long j = from; j < n; j++) g[j] = g[j] * derivative_scalar(kind, z[j], a[j], parameter);
 }
 
-// ---- AVX-512: eight doubles a vector, sixteen floats a pass ----
+// ---- the vector paths: smooth_lanes.h over AVX-512, then AVX2 ----
 
-__attribute__((target("avx512f"))) static inline __m512d exp_avx512(__m512d y) {
-    const __m512d shift = _mm512_set1_pd(SHIFT);
-    const __m512d k = _mm512_add_pd(_mm512_mul_pd(y, _mm512_set1_pd(LOG2E)), shift);
-    const __m512d n = _mm512_sub_pd(k, shift);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(y, _mm512_mul_pd(n, _mm512_set1_pd(LN2_HI))),
-                                    _mm512_mul_pd(n, _mm512_set1_pd(LN2_LO)));
-    __m512d p = _mm512_set1_pd(reciprocalFactorials[10]);
-    for (int i = 9; i >= 0; i--) p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(reciprocalFactorials[i]));
-    const __m512i bits = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(k), _mm512_castpd_si512(shift)), _mm512_set1_epi64(1023)),
-        52);
-    return _mm512_mul_pd(p, _mm512_castsi512_pd(bits));
-}
+#define WIDE_NAME(name, suffix) name##_##suffix
+#define WIDE_EXPAND(name, suffix) WIDE_NAME(name, suffix)
+#define WIDE(name) WIDE_EXPAND(name, LANES_SUFFIX)
 
-__attribute__((target("avx512f"))) static inline __m512d sigmoid_avx512(__m512d x) {
-    const __m512d clamped = _mm512_min_pd(_mm512_max_pd(x, _mm512_set1_pd(-LIMIT)), _mm512_set1_pd(LIMIT));
-    const __m512d one = _mm512_set1_pd(1.0);
-    return _mm512_div_pd(one, _mm512_add_pd(one, exp_avx512(_mm512_sub_pd(_mm512_setzero_pd(), clamped))));
-}
-
-__attribute__((target("avx512f"))) static inline __m512d tanh_avx512(__m512d x) {
-    const __m512i signBit = _mm512_set1_epi64((long long)0x8000000000000000ull);
-    const __m512d t = _mm512_castsi512_pd(_mm512_andnot_si512(signBit, _mm512_castpd_si512(x)));
-    const __m512d t2 = _mm512_mul_pd(t, t);
-    const __m512d series = _mm512_add_pd(
-        t, _mm512_mul_pd(t, _mm512_mul_pd(t2, _mm512_add_pd(_mm512_set1_pd(-1.0 / 3),
-                                                            _mm512_mul_pd(t2, _mm512_set1_pd(2.0 / 15))))));
-    const __m512d e = exp_avx512(_mm512_mul_pd(_mm512_set1_pd(2.0), _mm512_min_pd(t, _mm512_set1_pd(TANH_CLAMP))));
-    const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d far = _mm512_sub_pd(one, _mm512_div_pd(_mm512_set1_pd(2.0), _mm512_add_pd(e, one)));
-    const __m512d r = _mm512_mask_mov_pd(far, _mm512_cmp_pd_mask(t, _mm512_set1_pd(SMALL), _CMP_LT_OQ), series);
-    // r ≥ 0 takes x's sign; x = ±0 gives r = 0 with its sign.
-    return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(signBit, _mm512_castpd_si512(x))));
-}
-
-__attribute__((target("avx512f"))) static inline __m512d elu_avx512(__m512d x, __m512d alpha) {
-    const __m512i signBit = _mm512_set1_epi64((long long)0x8000000000000000ull);
-    const __m512d t = _mm512_castsi512_pd(_mm512_andnot_si512(signBit, _mm512_castpd_si512(x)));
-    const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d series = _mm512_mul_pd(
-        x, _mm512_add_pd(one, _mm512_mul_pd(x, _mm512_add_pd(_mm512_set1_pd(0.5),
-                                                            _mm512_mul_pd(x, _mm512_add_pd(_mm512_set1_pd(1.0 / 6),
-                                                                                           _mm512_mul_pd(x, _mm512_set1_pd(1.0 / 24))))))));
-    const __m512d clamped = _mm512_min_pd(_mm512_max_pd(x, _mm512_set1_pd(-LIMIT)), _mm512_set1_pd(LIMIT));
-    const __m512d em1 = _mm512_mask_mov_pd(_mm512_sub_pd(exp_avx512(clamped), one),
-                                           _mm512_cmp_pd_mask(t, _mm512_set1_pd(SMALL), _CMP_LT_OQ), series);
-    return _mm512_mask_mov_pd(_mm512_mul_pd(alpha, em1), _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ), x);
-}
-
-__attribute__((target("avx512f"))) static inline __m512d softplus_avx512(__m512d x) {
-    const __m512i signBit = _mm512_set1_epi64((long long)0x8000000000000000ull);
-    const __m512d t = _mm512_castsi512_pd(_mm512_andnot_si512(signBit, _mm512_castpd_si512(x)));
-    const __m512d y = exp_avx512(_mm512_sub_pd(_mm512_setzero_pd(), _mm512_min_pd(t, _mm512_set1_pd(LIMIT))));
-    const __m512d u = _mm512_div_pd(y, _mm512_add_pd(_mm512_set1_pd(2.0), y)), u2 = _mm512_mul_pd(u, u);
-    __m512d series = _mm512_set1_pd(reciprocalOdds[ATANH_TERMS - 1]);
-    for (int k = ATANH_TERMS - 2; k >= 0; k--)
-        series = _mm512_add_pd(_mm512_mul_pd(series, u2), _mm512_set1_pd(reciprocalOdds[k]));
-    const __m512d positive = _mm512_mask_mov_pd(_mm512_setzero_pd(), _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ), x);
-    return _mm512_add_pd(positive, _mm512_mul_pd(_mm512_set1_pd(2.0), _mm512_mul_pd(u, series)));
-}
-
-__attribute__((target("avx512f"))) static inline __m512d erfc_avx512(__m512d v) {
-    const __m512d y = _mm512_castsi512_pd(_mm512_andnot_si512(_mm512_castpd_si512(_mm512_castsi512_pd(_mm512_set1_epi64((long long)0x8000000000000000ull))), _mm512_castpd_si512(v)));
-    const __m512d t = _mm512_mul_pd(y, y);
-    __m512d num1 = _mm512_mul_pd(_mm512_set1_pd(erfA[4]), t), den1 = t;
-    for (int i = 0; i < 3; i++) {
-        num1 = _mm512_mul_pd(_mm512_add_pd(num1, _mm512_set1_pd(erfA[i])), t);
-        den1 = _mm512_mul_pd(_mm512_add_pd(den1, _mm512_set1_pd(erfB[i])), t);
-    }
-    const __m512d near = _mm512_sub_pd(_mm512_set1_pd(1.0), _mm512_div_pd(_mm512_mul_pd(v, _mm512_add_pd(num1, _mm512_set1_pd(erfA[3]))), _mm512_add_pd(den1, _mm512_set1_pd(erfB[3]))));
-    const __m512d e = exp_avx512(_mm512_max_pd(_mm512_sub_pd(_mm512_setzero_pd(), t), _mm512_set1_pd(-LIMIT)));
-    __m512d num2 = _mm512_mul_pd(_mm512_set1_pd(erfC[8]), y), den2 = y;
-    for (int i = 0; i < 7; i++) {
-        num2 = _mm512_mul_pd(_mm512_add_pd(num2, _mm512_set1_pd(erfC[i])), y);
-        den2 = _mm512_mul_pd(_mm512_add_pd(den2, _mm512_set1_pd(erfD[i])), y);
-    }
-    const __m512d middle = _mm512_mul_pd(e, _mm512_div_pd(_mm512_add_pd(num2, _mm512_set1_pd(erfC[7])), _mm512_add_pd(den2, _mm512_set1_pd(erfD[7]))));
-    const __m512d z = _mm512_div_pd(_mm512_set1_pd(1.0), t);
-    __m512d num3 = _mm512_mul_pd(_mm512_set1_pd(erfP[5]), z), den3 = z;
-    for (int i = 0; i < 4; i++) {
-        num3 = _mm512_mul_pd(_mm512_add_pd(num3, _mm512_set1_pd(erfP[i])), z);
-        den3 = _mm512_mul_pd(_mm512_add_pd(den3, _mm512_set1_pd(erfQ[i])), z);
-    }
-    const __m512d far = _mm512_mul_pd(e, _mm512_div_pd(_mm512_sub_pd(_mm512_set1_pd(ONE_OVER_SQRT_PI), _mm512_div_pd(_mm512_mul_pd(z, _mm512_add_pd(num3, _mm512_set1_pd(erfP[4]))), _mm512_add_pd(den3, _mm512_set1_pd(erfQ[4])))), y));
-    const __m512d tail = _mm512_mask_mov_pd(far, _mm512_cmp_pd_mask(y, _mm512_set1_pd(ERF_MIDDLE), _CMP_LE_OQ), middle);
-    const __m512d reflected = _mm512_mask_mov_pd(tail, _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ), _mm512_sub_pd(_mm512_set1_pd(2.0), tail));
-    return _mm512_mask_mov_pd(reflected, _mm512_cmp_pd_mask(y, _mm512_set1_pd(ERF_SMALL), _CMP_LE_OQ), near);
-}
-
-__attribute__((target("avx512f"))) static inline __m512d gelu_cdf_avx512(__m512d x) {
-    return _mm512_mul_pd(_mm512_set1_pd(0.5), erfc_avx512(_mm512_mul_pd(x, _mm512_set1_pd(NEG_ONE_OVER_SQRT2))));
-}
-
-__attribute__((target("avx512f"))) static inline __m512d gelu_derivative_avx512_pd(__m512d x) {
-    const __m512d half = _mm512_max_pd(_mm512_mul_pd(_mm512_set1_pd(-0.5), _mm512_mul_pd(x, x)), _mm512_set1_pd(-LIMIT));
-    return _mm512_add_pd(gelu_cdf_avx512(x), _mm512_mul_pd(x, _mm512_mul_pd(exp_avx512(half), _mm512_set1_pd(ONE_OVER_SQRT_2PI))));
-}
-
-__attribute__((target("avx512f"))) static inline __m512d value_avx512_pd(int kind, __m512d alpha, __m512d d) {
-    switch (kind) {
-    case DPT_SMOOTH_SIGMOID: return sigmoid_avx512(d);
-    case DPT_SMOOTH_TANH: return tanh_avx512(d);
-    case DPT_SMOOTH_SILU: return _mm512_mul_pd(d, sigmoid_avx512(d));
-    case DPT_SMOOTH_ELU: return elu_avx512(d, alpha);
-    case DPT_SMOOTH_SOFTPLUS: return softplus_avx512(d);
-    default: return _mm512_mul_pd(d, gelu_cdf_avx512(d));
-    }
-}
-
-__attribute__((target("avx512f"))) static inline __m512d silu_derivative_avx512_pd(__m512d d) {
-    const __m512d s = sigmoid_avx512(d), one = _mm512_set1_pd(1.0);
-    return _mm512_mul_pd(s, _mm512_add_pd(one, _mm512_mul_pd(d, _mm512_sub_pd(one, s))));
-}
-
-/// A function of sixteen floats computed in two halves of eight doubles, rounded once; NaN lanes keep x.
-#define DPT_AVX512_IN_DOUBLE(x, expression)                                                                        \
-    ({                                                                                                              \
-        const __m512d lo_ = _mm512_cvtps_pd(_mm512_castps512_ps256(x));                                            \
-        const __m512d hi_ = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));     \
-        const __m256 flo_ = _mm512_cvtpd_ps(expression(lo_)), fhi_ = _mm512_cvtpd_ps(expression(hi_));             \
-        const __m512 f_ = _mm512_castpd_ps(                                                                        \
-            _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(flo_)), _mm256_castps_pd(fhi_), 1));        \
-        _mm512_mask_mov_ps(f_, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);                                         \
+// AVX-512: eight doubles a vector, sixteen floats a pass.
+#define LANES_SUFFIX avx512
+#define TARGET __attribute__((target("avx512f")))
+#define VD __m512d
+#define VF __m512
+#define FLOATS 16
+#define D_SET(c) _mm512_set1_pd(c)
+#define D_ZERO _mm512_setzero_pd()
+#define D_ADD _mm512_add_pd
+#define D_SUB _mm512_sub_pd
+#define D_MUL _mm512_mul_pd
+#define D_DIV _mm512_div_pd
+#define D_MIN _mm512_min_pd
+#define D_MAX _mm512_max_pd
+#define D_SIGN _mm512_set1_epi64((long long)0x8000000000000000ull)
+#define D_ABS(x) _mm512_castsi512_pd(_mm512_andnot_si512(D_SIGN, _mm512_castpd_si512(x)))
+#define D_WITH_SIGN_OF(r, x) \
+    _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(D_SIGN, _mm512_castpd_si512(x))))
+#define D_IF(a, op, b, then, otherwise) _mm512_mask_mov_pd(otherwise, _mm512_cmp_pd_mask(a, b, op), then)
+#define D_EXP2_BITS(k, shift)                                                                                    \
+    _mm512_castsi512_pd(_mm512_slli_epi64(                                                                       \
+        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(k), _mm512_castpd_si512(shift)), _mm512_set1_epi64(1023)), \
+        52))
+#define F_LOAD _mm512_loadu_ps
+#define F_STORE _mm512_storeu_ps
+#define F_SET _mm512_set1_ps
+#define F_ZERO _mm512_setzero_ps()
+#define F_ADD _mm512_add_ps
+#define F_SUB _mm512_sub_ps
+#define F_MUL _mm512_mul_ps
+#define F_IF(a, op, b, then, otherwise) _mm512_mask_mov_ps(otherwise, _mm512_cmp_ps_mask(a, b, op), then)
+#define IN_DOUBLE(x, function)                                                                                   \
+    ({                                                                                                           \
+        const __m512d lo_ = _mm512_cvtps_pd(_mm512_castps512_ps256(x));                                         \
+        const __m512d hi_ = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));  \
+        const __m256 flo_ = _mm512_cvtpd_ps(function(lo_)), fhi_ = _mm512_cvtpd_ps(function(hi_));              \
+        const __m512 f_ = _mm512_castpd_ps(                                                                     \
+            _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(flo_)), _mm256_castps_pd(fhi_), 1));     \
+        _mm512_mask_mov_ps(f_, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);                                      \
     })
+#include "smooth_lanes.h"
+#undef LANES_SUFFIX
+#undef TARGET
+#undef VD
+#undef VF
+#undef FLOATS
+#undef D_SET
+#undef D_ZERO
+#undef D_ADD
+#undef D_SUB
+#undef D_MUL
+#undef D_DIV
+#undef D_MIN
+#undef D_MAX
+#undef D_SIGN
+#undef D_ABS
+#undef D_WITH_SIGN_OF
+#undef D_IF
+#undef D_EXP2_BITS
+#undef F_LOAD
+#undef F_STORE
+#undef F_SET
+#undef F_ZERO
+#undef F_ADD
+#undef F_SUB
+#undef F_MUL
+#undef F_IF
+#undef IN_DOUBLE
 
-__attribute__((target("avx512f"))) static void forward_row_avx512(int kind, float parameter, float *z, float *a,
-                                                                  const float *bias, long n) {
-    const __m512d alpha = _mm512_set1_pd(parameter);
-    long j = 0;
-    for (; j + 16 <= n; j += 16) {
-        const __m512 x = _mm512_add_ps(_mm512_loadu_ps(z + j), _mm512_loadu_ps(bias + j));
-        _mm512_storeu_ps(z + j, x);
-#define DPT_VALUE(d) value_avx512_pd(kind, alpha, d)
-        _mm512_storeu_ps(a + j, DPT_AVX512_IN_DOUBLE(x, DPT_VALUE));
-#undef DPT_VALUE
-    }
-    forward_row_scalar(kind, parameter, z, a, bias, j, n);
-}
-
-__attribute__((target("avx512f"))) static void backward_row_avx512(int kind, float parameter, float *g, const float *z,
-                                                                   const float *a, long n) {
-    const __m512 one = _mm512_set1_ps(1.0f);
-    long j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m512 derivative;
-        if (kind == DPT_SMOOTH_SIGMOID) {
-            const __m512 y = _mm512_loadu_ps(a + j);
-            derivative = _mm512_mul_ps(y, _mm512_sub_ps(one, y));
-        } else if (kind == DPT_SMOOTH_TANH) {
-            const __m512 y = _mm512_loadu_ps(a + j);
-            derivative = _mm512_sub_ps(one, _mm512_mul_ps(y, y));
-        } else if (kind == DPT_SMOOTH_ELU) {
-            const __m512 sum = _mm512_add_ps(_mm512_loadu_ps(a + j), _mm512_set1_ps(parameter));
-            derivative = _mm512_mask_mov_ps(sum, _mm512_cmp_ps_mask(_mm512_loadu_ps(z + j), _mm512_setzero_ps(), _CMP_GT_OQ), one);
-        } else if (kind == DPT_SMOOTH_SILU) {
-            const __m512 x = _mm512_loadu_ps(z + j);
-            derivative = DPT_AVX512_IN_DOUBLE(x, silu_derivative_avx512_pd);
-        } else if (kind == DPT_SMOOTH_GELU) {
-            const __m512 x = _mm512_loadu_ps(z + j);
-            derivative = DPT_AVX512_IN_DOUBLE(x, gelu_derivative_avx512_pd);
-        } else {
-            const __m512 x = _mm512_loadu_ps(z + j);
-            derivative = DPT_AVX512_IN_DOUBLE(x, sigmoid_avx512);
-        }
-        _mm512_storeu_ps(g + j, _mm512_mul_ps(_mm512_loadu_ps(g + j), derivative));
-    }
-    backward_row_scalar(kind, parameter, g, z, a, j, n);
-}
-
-// ---- AVX2: four doubles a vector, eight floats a pass ----
-
-__attribute__((target("avx2"))) static inline __m256d exp_avx2(__m256d y) {
-    const __m256d shift = _mm256_set1_pd(SHIFT);
-    const __m256d k = _mm256_add_pd(_mm256_mul_pd(y, _mm256_set1_pd(LOG2E)), shift);
-    const __m256d n = _mm256_sub_pd(k, shift);
-    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(y, _mm256_mul_pd(n, _mm256_set1_pd(LN2_HI))),
-                                    _mm256_mul_pd(n, _mm256_set1_pd(LN2_LO)));
-    __m256d p = _mm256_set1_pd(reciprocalFactorials[10]);
-    for (int i = 9; i >= 0; i--) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(reciprocalFactorials[i]));
-    const __m256i bits = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(k), _mm256_castpd_si256(shift)), _mm256_set1_epi64x(1023)),
-        52);
-    return _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
-}
-
-__attribute__((target("avx2"))) static inline __m256d sigmoid_avx2(__m256d x) {
-    const __m256d clamped = _mm256_min_pd(_mm256_max_pd(x, _mm256_set1_pd(-LIMIT)), _mm256_set1_pd(LIMIT));
-    const __m256d one = _mm256_set1_pd(1.0);
-    return _mm256_div_pd(one, _mm256_add_pd(one, exp_avx2(_mm256_sub_pd(_mm256_setzero_pd(), clamped))));
-}
-
-__attribute__((target("avx2"))) static inline __m256d tanh_avx2(__m256d x) {
-    const __m256d signBit = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
-    const __m256d t = _mm256_andnot_pd(signBit, x);
-    const __m256d t2 = _mm256_mul_pd(t, t);
-    const __m256d series = _mm256_add_pd(
-        t, _mm256_mul_pd(t, _mm256_mul_pd(t2, _mm256_add_pd(_mm256_set1_pd(-1.0 / 3),
-                                                            _mm256_mul_pd(t2, _mm256_set1_pd(2.0 / 15))))));
-    const __m256d e = exp_avx2(_mm256_mul_pd(_mm256_set1_pd(2.0), _mm256_min_pd(t, _mm256_set1_pd(TANH_CLAMP))));
-    const __m256d one = _mm256_set1_pd(1.0);
-    const __m256d far = _mm256_sub_pd(one, _mm256_div_pd(_mm256_set1_pd(2.0), _mm256_add_pd(e, one)));
-    const __m256d r = _mm256_blendv_pd(far, series, _mm256_cmp_pd(t, _mm256_set1_pd(SMALL), _CMP_LT_OQ));
-    return _mm256_or_pd(r, _mm256_and_pd(signBit, x));
-}
-
-__attribute__((target("avx2"))) static inline __m256d elu_avx2(__m256d x, __m256d alpha) {
-    const __m256d signBit = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
-    const __m256d t = _mm256_andnot_pd(signBit, x);
-    const __m256d one = _mm256_set1_pd(1.0);
-    const __m256d series = _mm256_mul_pd(
-        x, _mm256_add_pd(one, _mm256_mul_pd(x, _mm256_add_pd(_mm256_set1_pd(0.5),
-                                                            _mm256_mul_pd(x, _mm256_add_pd(_mm256_set1_pd(1.0 / 6),
-                                                                                           _mm256_mul_pd(x, _mm256_set1_pd(1.0 / 24))))))));
-    const __m256d clamped = _mm256_min_pd(_mm256_max_pd(x, _mm256_set1_pd(-LIMIT)), _mm256_set1_pd(LIMIT));
-    const __m256d em1 = _mm256_blendv_pd(_mm256_sub_pd(exp_avx2(clamped), one), series,
-                                         _mm256_cmp_pd(t, _mm256_set1_pd(SMALL), _CMP_LT_OQ));
-    return _mm256_blendv_pd(_mm256_mul_pd(alpha, em1), x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ));
-}
-
-__attribute__((target("avx2"))) static inline __m256d softplus_avx2(__m256d x) {
-    const __m256d signBit = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
-    const __m256d t = _mm256_andnot_pd(signBit, x);
-    const __m256d y = exp_avx2(_mm256_sub_pd(_mm256_setzero_pd(), _mm256_min_pd(t, _mm256_set1_pd(LIMIT))));
-    const __m256d u = _mm256_div_pd(y, _mm256_add_pd(_mm256_set1_pd(2.0), y)), u2 = _mm256_mul_pd(u, u);
-    __m256d series = _mm256_set1_pd(reciprocalOdds[ATANH_TERMS - 1]);
-    for (int k = ATANH_TERMS - 2; k >= 0; k--)
-        series = _mm256_add_pd(_mm256_mul_pd(series, u2), _mm256_set1_pd(reciprocalOdds[k]));
-    const __m256d positive = _mm256_blendv_pd(_mm256_setzero_pd(), x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ));
-    return _mm256_add_pd(positive, _mm256_mul_pd(_mm256_set1_pd(2.0), _mm256_mul_pd(u, series)));
-}
-
-__attribute__((target("avx2"))) static inline __m256d erfc_avx2(__m256d v) {
-    const __m256d y = _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull)), v);
-    const __m256d t = _mm256_mul_pd(y, y);
-    __m256d num1 = _mm256_mul_pd(_mm256_set1_pd(erfA[4]), t), den1 = t;
-    for (int i = 0; i < 3; i++) {
-        num1 = _mm256_mul_pd(_mm256_add_pd(num1, _mm256_set1_pd(erfA[i])), t);
-        den1 = _mm256_mul_pd(_mm256_add_pd(den1, _mm256_set1_pd(erfB[i])), t);
-    }
-    const __m256d near = _mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_div_pd(_mm256_mul_pd(v, _mm256_add_pd(num1, _mm256_set1_pd(erfA[3]))), _mm256_add_pd(den1, _mm256_set1_pd(erfB[3]))));
-    const __m256d e = exp_avx2(_mm256_max_pd(_mm256_sub_pd(_mm256_setzero_pd(), t), _mm256_set1_pd(-LIMIT)));
-    __m256d num2 = _mm256_mul_pd(_mm256_set1_pd(erfC[8]), y), den2 = y;
-    for (int i = 0; i < 7; i++) {
-        num2 = _mm256_mul_pd(_mm256_add_pd(num2, _mm256_set1_pd(erfC[i])), y);
-        den2 = _mm256_mul_pd(_mm256_add_pd(den2, _mm256_set1_pd(erfD[i])), y);
-    }
-    const __m256d middle = _mm256_mul_pd(e, _mm256_div_pd(_mm256_add_pd(num2, _mm256_set1_pd(erfC[7])), _mm256_add_pd(den2, _mm256_set1_pd(erfD[7]))));
-    const __m256d z = _mm256_div_pd(_mm256_set1_pd(1.0), t);
-    __m256d num3 = _mm256_mul_pd(_mm256_set1_pd(erfP[5]), z), den3 = z;
-    for (int i = 0; i < 4; i++) {
-        num3 = _mm256_mul_pd(_mm256_add_pd(num3, _mm256_set1_pd(erfP[i])), z);
-        den3 = _mm256_mul_pd(_mm256_add_pd(den3, _mm256_set1_pd(erfQ[i])), z);
-    }
-    const __m256d far = _mm256_mul_pd(e, _mm256_div_pd(_mm256_sub_pd(_mm256_set1_pd(ONE_OVER_SQRT_PI), _mm256_div_pd(_mm256_mul_pd(z, _mm256_add_pd(num3, _mm256_set1_pd(erfP[4]))), _mm256_add_pd(den3, _mm256_set1_pd(erfQ[4])))), y));
-    const __m256d tail = _mm256_blendv_pd(far, middle, _mm256_cmp_pd(y, _mm256_set1_pd(ERF_MIDDLE), _CMP_LE_OQ));
-    const __m256d reflected = _mm256_blendv_pd(tail, _mm256_sub_pd(_mm256_set1_pd(2.0), tail), _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_LT_OQ));
-    return _mm256_blendv_pd(reflected, near, _mm256_cmp_pd(y, _mm256_set1_pd(ERF_SMALL), _CMP_LE_OQ));
-}
-
-__attribute__((target("avx2"))) static inline __m256d gelu_cdf_avx2(__m256d x) {
-    return _mm256_mul_pd(_mm256_set1_pd(0.5), erfc_avx2(_mm256_mul_pd(x, _mm256_set1_pd(NEG_ONE_OVER_SQRT2))));
-}
-
-__attribute__((target("avx2"))) static inline __m256d gelu_derivative_avx2_pd(__m256d x) {
-    const __m256d half = _mm256_max_pd(_mm256_mul_pd(_mm256_set1_pd(-0.5), _mm256_mul_pd(x, x)), _mm256_set1_pd(-LIMIT));
-    return _mm256_add_pd(gelu_cdf_avx2(x), _mm256_mul_pd(x, _mm256_mul_pd(exp_avx2(half), _mm256_set1_pd(ONE_OVER_SQRT_2PI))));
-}
-
-__attribute__((target("avx2"))) static inline __m256d value_avx2_pd(int kind, __m256d alpha, __m256d d) {
-    switch (kind) {
-    case DPT_SMOOTH_SIGMOID: return sigmoid_avx2(d);
-    case DPT_SMOOTH_TANH: return tanh_avx2(d);
-    case DPT_SMOOTH_SILU: return _mm256_mul_pd(d, sigmoid_avx2(d));
-    case DPT_SMOOTH_ELU: return elu_avx2(d, alpha);
-    case DPT_SMOOTH_SOFTPLUS: return softplus_avx2(d);
-    default: return _mm256_mul_pd(d, gelu_cdf_avx2(d));
-    }
-}
-
-__attribute__((target("avx2"))) static inline __m256d silu_derivative_avx2_pd(__m256d d) {
-    const __m256d s = sigmoid_avx2(d), one = _mm256_set1_pd(1.0);
-    return _mm256_mul_pd(s, _mm256_add_pd(one, _mm256_mul_pd(d, _mm256_sub_pd(one, s))));
-}
-
-#define DPT_AVX2_IN_DOUBLE(x, expression)                                                                          \
-    ({                                                                                                              \
-        const __m256d lo_ = _mm256_cvtps_pd(_mm256_castps256_ps128(x));                                            \
-        const __m256d hi_ = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));                                          \
-        const __m256 f_ = _mm256_set_m128(_mm256_cvtpd_ps(expression(hi_)), _mm256_cvtpd_ps(expression(lo_)));   \
-        _mm256_blendv_ps(f_, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));                                                \
+// AVX2: four doubles a vector, eight floats a pass.
+#define LANES_SUFFIX avx2
+#define TARGET __attribute__((target("avx2")))
+#define VD __m256d
+#define VF __m256
+#define FLOATS 8
+#define D_SET(c) _mm256_set1_pd(c)
+#define D_ZERO _mm256_setzero_pd()
+#define D_ADD _mm256_add_pd
+#define D_SUB _mm256_sub_pd
+#define D_MUL _mm256_mul_pd
+#define D_DIV _mm256_div_pd
+#define D_MIN _mm256_min_pd
+#define D_MAX _mm256_max_pd
+#define D_SIGN _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull))
+#define D_ABS(x) _mm256_andnot_pd(D_SIGN, x)
+#define D_WITH_SIGN_OF(r, x) _mm256_or_pd(r, _mm256_and_pd(D_SIGN, x))
+#define D_IF(a, op, b, then, otherwise) _mm256_blendv_pd(otherwise, then, _mm256_cmp_pd(a, b, op))
+#define D_EXP2_BITS(k, shift)                                                                                    \
+    _mm256_castsi256_pd(_mm256_slli_epi64(                                                                       \
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(k), _mm256_castpd_si256(shift)), _mm256_set1_epi64x(1023)), \
+        52))
+#define F_LOAD _mm256_loadu_ps
+#define F_STORE _mm256_storeu_ps
+#define F_SET _mm256_set1_ps
+#define F_ZERO _mm256_setzero_ps()
+#define F_ADD _mm256_add_ps
+#define F_SUB _mm256_sub_ps
+#define F_MUL _mm256_mul_ps
+#define F_IF(a, op, b, then, otherwise) _mm256_blendv_ps(otherwise, then, _mm256_cmp_ps(a, b, op))
+#define IN_DOUBLE(x, function)                                                                                   \
+    ({                                                                                                           \
+        const __m256d lo_ = _mm256_cvtps_pd(_mm256_castps256_ps128(x));                                         \
+        const __m256d hi_ = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));                                       \
+        const __m256 f_ = _mm256_set_m128(_mm256_cvtpd_ps(function(hi_)), _mm256_cvtpd_ps(function(lo_)));     \
+        _mm256_blendv_ps(f_, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));                                             \
     })
-
-__attribute__((target("avx2"))) static void forward_row_avx2(int kind, float parameter, float *z, float *a,
-                                                              const float *bias, long n) {
-    const __m256d alpha = _mm256_set1_pd(parameter);
-    long j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const __m256 x = _mm256_add_ps(_mm256_loadu_ps(z + j), _mm256_loadu_ps(bias + j));
-        _mm256_storeu_ps(z + j, x);
-#define DPT_VALUE(d) value_avx2_pd(kind, alpha, d)
-        _mm256_storeu_ps(a + j, DPT_AVX2_IN_DOUBLE(x, DPT_VALUE));
-#undef DPT_VALUE
-    }
-    forward_row_scalar(kind, parameter, z, a, bias, j, n);
-}
-
-__attribute__((target("avx2"))) static void backward_row_avx2(int kind, float parameter, float *g, const float *z,
-                                                              const float *a, long n) {
-    const __m256 one = _mm256_set1_ps(1.0f);
-    long j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256 derivative;
-        if (kind == DPT_SMOOTH_SIGMOID) {
-            const __m256 y = _mm256_loadu_ps(a + j);
-            derivative = _mm256_mul_ps(y, _mm256_sub_ps(one, y));
-        } else if (kind == DPT_SMOOTH_TANH) {
-            const __m256 y = _mm256_loadu_ps(a + j);
-            derivative = _mm256_sub_ps(one, _mm256_mul_ps(y, y));
-        } else if (kind == DPT_SMOOTH_ELU) {
-            const __m256 sum = _mm256_add_ps(_mm256_loadu_ps(a + j), _mm256_set1_ps(parameter));
-            derivative = _mm256_blendv_ps(sum, one, _mm256_cmp_ps(_mm256_loadu_ps(z + j), _mm256_setzero_ps(), _CMP_GT_OQ));
-        } else if (kind == DPT_SMOOTH_SILU) {
-            const __m256 x = _mm256_loadu_ps(z + j);
-            derivative = DPT_AVX2_IN_DOUBLE(x, silu_derivative_avx2_pd);
-        } else if (kind == DPT_SMOOTH_GELU) {
-            const __m256 x = _mm256_loadu_ps(z + j);
-            derivative = DPT_AVX2_IN_DOUBLE(x, gelu_derivative_avx2_pd);
-        } else {
-            const __m256 x = _mm256_loadu_ps(z + j);
-            derivative = DPT_AVX2_IN_DOUBLE(x, sigmoid_avx2);
-        }
-        _mm256_storeu_ps(g + j, _mm256_mul_ps(_mm256_loadu_ps(g + j), derivative));
-    }
-    backward_row_scalar(kind, parameter, g, z, a, j, n);
-}
+#include "smooth_lanes.h"
 
 // ---- rows ----
 
