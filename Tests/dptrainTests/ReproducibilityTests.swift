@@ -158,3 +158,23 @@ struct DistributedStartTests {
             "dptrain: error: world size 3 is not a power of two, which the deterministic reduction needs; valid world sizes: 1, or pass --reduction mpi\n"))
     }
 }
+
+extension ReproducibilityTests {
+    /// Every smooth activation the C kernels compute in lanes, and dropout's masks drawn in
+    /// lanes: 1 and 2 threads, 1, 2 and 4 ranks agree bit for bit.
+    @Test func smoothActivationsAndDropoutAgreeAcrossThreadsAndWorldSizes() throws {
+        let run = [
+            "train", "--train-limit", "2560", "--test-limit", "200", "--epochs", "1", "--batch-size", "128",
+            "--micro-batch", "32", "--no-gemm-limit", "--model",
+            "784-64:tanh:dropout(0.2)-48:gelu-40:silu:dropout(0.1)-32:softplus-24:elu(0.5)-16:sigmoid-10:softmax",
+        ]
+        let single = try Binary.run(run + ["--threads", "1"], ranks: 1)
+        #expect(single.status == 0, "\(single.stderr)")
+        let reference = try #require(single.fingerprint)
+        for (ranks, threads) in [(1, 2), (2, 1), (4, 1)] {
+            let result = try Binary.run(run + ["--threads", "\(threads)"], ranks: ranks)
+            #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
+            #expect(result.fingerprint == reference, "\(ranks) ranks × \(threads) threads")
+        }
+    }
+}
