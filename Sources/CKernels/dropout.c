@@ -49,32 +49,49 @@ static void dropout_blocks(const float *a, float *mask, float *d, long n, long f
     }
 }
 
+/// The Philox blocks of the 64-bit block indices in `index`, one a lane: the
+/// four words c0…c3 in the low halves of the lanes (P: _mm512 or _mm256, SI:
+/// si512 or si256). Only the low 32 bits of a lane are a word: the products
+/// read no more, and the words are truncated afterwards.
+#define PHILOX_BLOCKS(P, SI, SET1, index, c0, c1, c2, c3, draw)                                            \
+    do {                                                                                                    \
+        const __typeof__(c0) m0 = SET1(PHILOX_M0), m1 = SET1(PHILOX_M1);                                    \
+        c0 = SET1((draw)->purpose);                                                                         \
+        c1 = SET1((draw)->stream);                                                                          \
+        c2 = index;                                                                                         \
+        c3 = P##_srli_epi64(index, 32);                                                                     \
+        uint32_t k0_ = (draw)->key0, k1_ = (draw)->key1;                                                    \
+        for (int round = 0; round < 10; round++) {                                                          \
+            const __typeof__(c0) p0_ = P##_mul_epu32(c0, m0);                                               \
+            const __typeof__(c0) p1_ = P##_mul_epu32(c2, m1);                                               \
+            c0 = P##_xor_##SI(P##_xor_##SI(P##_srli_epi64(p1_, 32), c1), SET1(k0_));                        \
+            c2 = P##_xor_##SI(P##_xor_##SI(P##_srli_epi64(p0_, 32), c3), SET1(k1_));                        \
+            c1 = p1_;                                                                                       \
+            c3 = p0_;                                                                                       \
+            k0_ += PHILOX_W0;                                                                               \
+            k1_ += PHILOX_W1;                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+/// Neurons j … j + 7 from their eight words: mask = kept where (w >> 8)·2⁻²⁴ ≥ rate, else 0; d = a·mask.
+__attribute__((target("avx2"))) static inline void dropout_eight(__m256i words, const float *a, float *mask, float *d,
+                                                                 long j, const dpt_dropout_draw *draw) {
+    const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(words, 8)), _mm256_set1_ps(0x1p-24f));
+    const __m256 m = _mm256_and_ps(_mm256_cmp_ps(u, _mm256_set1_ps(draw->rate), _CMP_GE_OQ), _mm256_set1_ps(draw->kept));
+    _mm256_storeu_ps(mask + j, m);
+    _mm256_storeu_ps(d + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), m));
+}
+
 /// Eight blocks (32 neurons) per pass: block b's words in the low halves of
 /// 64-bit lanes, so _mm512_mul_epu32 forms the 32 × 32 → 64-bit products.
 __attribute__((target("avx512f,avx2"))) static long dropout_avx512(const float *a, float *mask, float *d, long n,
                                                                    uint64_t base, const dpt_dropout_draw *draw) {
     const long whole = n / 32;  // passes of eight whole blocks
-    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
     const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m256 rate = _mm256_set1_ps(draw->rate), kept = _mm256_set1_ps(draw->kept);
-    const __m256 scale = _mm256_set1_ps(0x1p-24f);
     for (long pass = 0; pass < whole; pass++) {
         const __m512i index = _mm512_add_epi64(_mm512_set1_epi64((long long)(base + (uint64_t)(8 * pass))), lanes);
-        __m512i c0 = _mm512_set1_epi64(draw->purpose), c1 = _mm512_set1_epi64(draw->stream);
-        __m512i c2 = index, c3 = _mm512_srli_epi64(index, 32);
-        uint32_t k0 = draw->key0, k1 = draw->key1;
-        for (int round = 0; round < 10; round++) {
-            // Only the low 32 bits of a lane are a word: the products read
-            // no more, and the words are truncated below.
-            const __m512i p0 = _mm512_mul_epu32(c0, m0);
-            const __m512i p1 = _mm512_mul_epu32(c2, m1);
-            c0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1), _mm512_set1_epi64(k0));
-            c2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), _mm512_set1_epi64(k1));
-            c1 = p1;
-            c3 = p0;
-            k0 += PHILOX_W0;
-            k1 += PHILOX_W1;
-        }
+        __m512i c0, c1, c2, c3;
+        PHILOX_BLOCKS(_mm512, si512, _mm512_set1_epi64, index, c0, c1, c2, c3, draw);
         // Words w of blocks 0…7, then neuron 4b + w: a 4 × 8 transpose.
         const __m256i w0 = _mm512_cvtepi64_epi32(c0), w1 = _mm512_cvtepi64_epi32(c1);
         const __m256i w2 = _mm512_cvtepi64_epi32(c2), w3 = _mm512_cvtepi64_epi32(c3);
@@ -85,13 +102,7 @@ __attribute__((target("avx512f,avx2"))) static long dropout_avx512(const float *
         const __m256i words[4] = {
             _mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u2, u3, 0x20),
             _mm256_permute2x128_si256(u0, u1, 0x31), _mm256_permute2x128_si256(u2, u3, 0x31)};
-        for (int part = 0; part < 4; part++) {
-            const long j = 32 * pass + 8 * part;
-            const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(words[part], 8)), scale);
-            const __m256 m = _mm256_and_ps(_mm256_cmp_ps(u, rate, _CMP_GE_OQ), kept);
-            _mm256_storeu_ps(mask + j, m);
-            _mm256_storeu_ps(d + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), m));
-        }
+        for (int part = 0; part < 4; part++) dropout_eight(words[part], a, mask, d, 32 * pass + 8 * part, draw);
     }
     return 8 * whole;
 }
@@ -100,26 +111,12 @@ __attribute__((target("avx512f,avx2"))) static long dropout_avx512(const float *
 __attribute__((target("avx2"))) static long dropout_avx2(const float *a, float *mask, float *d, long n, uint64_t base,
                                                           const dpt_dropout_draw *draw) {
     const long whole = n / 16;  // passes of four whole blocks
-    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i lanes = _mm256_set_epi64x(3, 2, 1, 0);
     const __m256i low = _mm256_set_epi32(0, 0, 0, 0, 6, 4, 2, 0);
-    const __m256 rate = _mm256_set1_ps(draw->rate), kept = _mm256_set1_ps(draw->kept);
-    const __m256 scale = _mm256_set1_ps(0x1p-24f);
     for (long pass = 0; pass < whole; pass++) {
         const __m256i index = _mm256_add_epi64(_mm256_set1_epi64x((long long)(base + (uint64_t)(4 * pass))), lanes);
-        __m256i c0 = _mm256_set1_epi64x(draw->purpose), c1 = _mm256_set1_epi64x(draw->stream);
-        __m256i c2 = index, c3 = _mm256_srli_epi64(index, 32);
-        uint32_t k0 = draw->key0, k1 = draw->key1;
-        for (int round = 0; round < 10; round++) {
-            const __m256i p0 = _mm256_mul_epu32(c0, m0);
-            const __m256i p1 = _mm256_mul_epu32(c2, m1);
-            c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1), _mm256_set1_epi64x(k0));
-            c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), c3), _mm256_set1_epi64x(k1));
-            c1 = p1;
-            c3 = p0;
-            k0 += PHILOX_W0;
-            k1 += PHILOX_W1;
-        }
+        __m256i c0, c1, c2, c3;
+        PHILOX_BLOCKS(_mm256, si256, _mm256_set1_epi64x, index, c0, c1, c2, c3, draw);
         // Words w of blocks 0…3 (low halves of the lanes), then neuron 4b + w: a 4 × 4 transpose.
         const __m128i w0 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(c0, low));
         const __m128i w1 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(c1, low));
@@ -130,13 +127,7 @@ __attribute__((target("avx2"))) static long dropout_avx2(const float *a, float *
         const __m256i words[2] = {
             _mm256_set_m128i(_mm_unpackhi_epi64(t0, t2), _mm_unpacklo_epi64(t0, t2)),
             _mm256_set_m128i(_mm_unpackhi_epi64(t1, t3), _mm_unpacklo_epi64(t1, t3))};
-        for (int part = 0; part < 2; part++) {
-            const long j = 16 * pass + 8 * part;
-            const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(words[part], 8)), scale);
-            const __m256 m = _mm256_and_ps(_mm256_cmp_ps(u, rate, _CMP_GE_OQ), kept);
-            _mm256_storeu_ps(mask + j, m);
-            _mm256_storeu_ps(d + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), m));
-        }
+        for (int part = 0; part < 2; part++) dropout_eight(words[part], a, mask, d, 16 * pass + 8 * part, draw);
     }
     return 4 * whole;
 }
