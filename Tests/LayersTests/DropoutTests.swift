@@ -17,7 +17,10 @@ struct DropoutTests {
         defer { pool.shutdown() }
         let network = harness.network
         let workspace = Workspace(network: network, rows: rows)
-        let input = Matrix(harness.batch(rows: rows, seed: inputSeed), rows: rows, columns: network.spec.inputWidth)
+        // A Matrix holds only a pointer: the buffer must outlive every use of it.
+        let inputs = harness.batch(rows: rows, seed: inputSeed)
+        defer { withExtendedLifetime(inputs) {} }
+        let input = Matrix(inputs, rows: rows, columns: network.spec.inputWidth)
         network.forward(input, parameters: harness.parameters, workspace: workspace, pool: pool, key: key)
         var masks: [Int: [[Double]]] = [:]
         for (index, mask) in workspace.dropoutMask.enumerated() {
@@ -72,7 +75,9 @@ struct DropoutTests {
         let pool = ThreadPool(threadCount: 1)
         defer { pool.shutdown() }
         let workspace = Workspace(network: harness.network, rows: rows)
-        let input = Matrix(harness.batch(rows: rows, seed: 1), rows: rows, columns: 20)
+        let inputs = harness.batch(rows: rows, seed: 1)
+        defer { withExtendedLifetime(inputs) {} }
+        let input = Matrix(inputs, rows: rows, columns: 20)
         harness.network.forward(input, parameters: harness.parameters, workspace: workspace, pool: pool,
                                 key: MicroBatchKey(rng: CounterRNG(seed: 11), epoch: 0, firstPosition: 0))
         let mask = try #require(workspace.dropoutMask[0])
@@ -121,7 +126,9 @@ struct DropoutTests {
         let pool = ThreadPool(threadCount: 2)
         defer { pool.shutdown() }
         let rows = 7
-        let input = Matrix(withDropout.batch(rows: rows, seed: 9), rows: rows, columns: 12)
+        let inputs = withDropout.batch(rows: rows, seed: 9)
+        defer { withExtendedLifetime(inputs) {} }
+        let input = Matrix(inputs, rows: rows, columns: 12)
         func bits(_ logits: Matrix) -> [UInt32] { (0..<rows).flatMap { i in (0..<4).map { logits[i, $0].bitPattern } } }
         // The logits live in the workspaces, which must outlive them.
         let plainWorkspace = Workspace(network: without.network, rows: rows)

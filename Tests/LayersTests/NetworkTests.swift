@@ -107,7 +107,11 @@ struct NetworkTests {
         defer { pool.shutdown() }
         let workspace = Workspace(network: harness.network, rows: 8)
         let rows = 5  // fewer than the workspace holds
-        let input = Matrix(harness.batch(rows: rows, seed: 3), rows: rows, columns: harness.network.spec.inputWidth)
+        // A Matrix holds only a pointer: the buffer must outlive every use of it (freed
+        // early, its first row took the allocator's bookkeeping when other tests ran beside).
+        let inputs = harness.batch(rows: rows, seed: 3)
+        defer { withExtendedLifetime(inputs) {} }
+        let input = Matrix(inputs, rows: rows, columns: harness.network.spec.inputWidth)
         let k = harness.network.spec.outputWidth
         let trained = harness.network.forward(input, parameters: harness.parameters, workspace: workspace, pool: pool)
         let forwardBits = (0..<rows).flatMap { i in (0..<k).map { trained[i, $0].bitPattern } }
