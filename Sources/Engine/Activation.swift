@@ -79,7 +79,7 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
     public static func logistic(_ x: Float) -> Float { dpt_smooth_value(DPT_SMOOTH_SIGMOID, x, 0) }
 
     /// The C kernel's code and parameter for the activations it computes in
-    /// lanes (sigmoid, tanh, SiLU, ELU, softplus).
+    /// lanes (sigmoid, tanh, SiLU, ELU, softplus, GELU).
     var smooth: (kind: Int32, parameter: Float)? {
         switch self {
         case .sigmoid: return (DPT_SMOOTH_SIGMOID, 0)
