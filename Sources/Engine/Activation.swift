@@ -1,7 +1,7 @@
 // Activation functions and their derivatives, as fused elementwise kernels
 // (identity and ReLU in C, in the CPU's widest lanes: CKernels/activation.c;
 // sigmoid, tanh, SiLU, ELU, softplus and GELU in double lanes, rounded
-// once: CKernels/smooth.c; LeakyReLU and PReLU one element at a time here).
+// once: CKernels/smooth.c; LeakyReLU and PReLU: CKernels/leaky.c).
 //
 // Forward (per row i of a micro-batch, column j):  z[i,j] += b[j];  a[i,j] = f(z[i,j])
 // Backward:                                        dz[i,j] = da[i,j] · f'(z[i,j])
@@ -78,19 +78,31 @@ public enum Activation: Codable, Sendable, Equatable, Hashable {
     @inline(__always)
     public static func logistic(_ x: Float) -> Float { dpt_smooth_value(DPT_SMOOTH_SIGMOID, x, 0) }
 
-    /// The C kernel's code and parameter for the activations it computes in
-    /// lanes (sigmoid, tanh, SiLU, ELU, softplus, GELU).
-    var smooth: (kind: Int32, parameter: Float)? {
+    /// The C kernel that computes this activation's rows.
+    var rowKernel: RowKernel {
         switch self {
-        case .sigmoid: return (DPT_SMOOTH_SIGMOID, 0)
-        case .tanh: return (DPT_SMOOTH_TANH, 0)
-        case .silu: return (DPT_SMOOTH_SILU, 0)
-        case .elu(let alpha): return (DPT_SMOOTH_ELU, alpha)
-        case .softplus: return (DPT_SMOOTH_SOFTPLUS, 0)
-        case .gelu: return (DPT_SMOOTH_GELU, 0)
-        default: return nil
+        case .identity: return .bias(relu: false)
+        case .relu: return .bias(relu: true)
+        case .leakyReLU(let slope): return .leaky(slope: slope)
+        case .prelu: return .leaky(slope: 0)  // the slopes come per column
+        case .sigmoid: return .smooth(kind: DPT_SMOOTH_SIGMOID, parameter: 0)
+        case .tanh: return .smooth(kind: DPT_SMOOTH_TANH, parameter: 0)
+        case .silu: return .smooth(kind: DPT_SMOOTH_SILU, parameter: 0)
+        case .elu(let alpha): return .smooth(kind: DPT_SMOOTH_ELU, parameter: alpha)
+        case .softplus: return .smooth(kind: DPT_SMOOTH_SOFTPLUS, parameter: 0)
+        case .gelu: return .smooth(kind: DPT_SMOOTH_GELU, parameter: 0)
         }
     }
+}
+
+/// The C kernels of the activations' rows (CKernels).
+enum RowKernel {
+    /// z + b, then ReLU or nothing: `dpt_bias_activation`, `dpt_relu_mask`.
+    case bias(relu: Bool)
+    /// LeakyReLU's slope, or PReLU's per-column slopes: `dpt_bias_leaky`, `dpt_leaky_mask`.
+    case leaky(slope: Float)
+    /// sigmoid, tanh, SiLU, ELU (its α), softplus, GELU: `dpt_smooth_forward`, `dpt_smooth_backward`.
+    case smooth(kind: Int32, parameter: Float)
 }
 
 /// Rows per elementwise task: about 16 Ki elements, at least one row.
@@ -131,28 +143,15 @@ private struct ForwardRows: RangeJob {
     let activation: Activation, n: Int
 
     func run(_ rows: Range<Int>) {
-        if activation == .identity || activation == .relu {
+        let zRows = z.pointer + rows.lowerBound * z.rowStride, aRows = a.pointer + rows.lowerBound * a.rowStride
+        switch activation.rowKernel {
+        case .bias(let relu):
             // z += b and max(z, 0) in one pass, in the CPU's widest lanes.
-            dpt_bias_activation(
-                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
-                a.rowStride, bias, rows.count, n, activation == .relu ? 1 : 0)
-            return
-        }
-        if let (kind, parameter) = activation.smooth {
-            dpt_smooth_forward(
-                kind, parameter, z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
-                a.rowStride, bias, rows.count, n)
-            return
-        }
-        for i in rows {
-            let zi = z.pointer + i * z.rowStride
-            let ai = a.pointer + i * a.rowStride
-            for j in 0..<n { zi[j] += bias[j] }
-            if let slopes {
-                for j in 0..<n { ai[j] = activation.value(zi[j], slope: slopes[j]) }
-            } else {
-                for j in 0..<n { ai[j] = activation.value(zi[j]) }
-            }
+            dpt_bias_activation(zRows, z.rowStride, aRows, a.rowStride, bias, rows.count, n, relu ? 1 : 0)
+        case .leaky(let slope):
+            dpt_bias_leaky(zRows, z.rowStride, aRows, a.rowStride, bias, slopes, slope, rows.count, n)
+        case .smooth(let kind, let parameter):
+            dpt_smooth_forward(kind, parameter, zRows, z.rowStride, aRows, a.rowStride, bias, rows.count, n)
         }
     }
 }
@@ -163,29 +162,17 @@ private struct BackwardRows: RangeJob {
     let activation: Activation, n: Int
 
     func run(_ rows: Range<Int>) {
-        if activation == .relu {
+        let gRows = gradient.pointer + rows.lowerBound * gradient.rowStride
+        let zRows = z.pointer + rows.lowerBound * z.rowStride, aRows = a.pointer + rows.lowerBound * a.rowStride
+        switch activation.rowKernel {
+        case .bias(let relu):
             // A mask in the CPU's widest lanes (a branch per element would mispredict on random signs).
-            dpt_relu_mask(
-                gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
-                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, rows.count, n)
-            return
-        }
-        if let (kind, parameter) = activation.smooth {
+            if relu { dpt_relu_mask(gRows, gradient.rowStride, zRows, z.rowStride, rows.count, n) }
+        case .leaky(let slope):
+            dpt_leaky_mask(gRows, gradient.rowStride, zRows, z.rowStride, slopes, slope, rows.count, n)
+        case .smooth(let kind, let parameter):
             dpt_smooth_backward(
-                kind, parameter, gradient.pointer + rows.lowerBound * gradient.rowStride, gradient.rowStride,
-                z.pointer + rows.lowerBound * z.rowStride, z.rowStride, a.pointer + rows.lowerBound * a.rowStride,
-                a.rowStride, rows.count, n)
-            return
-        }
-        for i in rows {
-            let gi = gradient.pointer + i * gradient.rowStride
-            let zi = z.pointer + i * z.rowStride
-            let ai = a.pointer + i * a.rowStride
-            if let slopes {
-                for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j], slope: slopes[j]) }
-            } else {
-                for j in 0..<n { gi[j] *= activation.derivative(zi[j], output: ai[j]) }
-            }
+                kind, parameter, gRows, gradient.rowStride, zRows, z.rowStride, aRows, a.rowStride, rows.count, n)
         }
     }
 }

@@ -39,6 +39,16 @@ void dpt_column_sums(const float *x, long stride, long rows, float *out, long wi
 void dpt_add_chain(float *out, long outStride, const float *const *in, const long *strides, int n, long rows,
                    long width);
 
+/// z = z + bias (per column), then a = (z > 0) ? z : s·z with s = slopes[j]
+/// (PReLU) or `slope` when slopes is NULL (LeakyReLU), over `rows` rows of
+/// `width` floats at the given strides (a may be z).
+void dpt_bias_leaky(float *z, long zStride, float *a, long aStride, const float *bias, const float *slopes, float slope,
+                    long rows, long width);
+
+/// g = g · ((z > 0) ? 1 : s), s as in dpt_bias_leaky: the LeakyReLU/PReLU derivative.
+void dpt_leaky_mask(float *g, long gStride, const float *z, long zStride, const float *slopes, float slope, long rows,
+                    long width);
+
 /// The smooth activations of dpt_smooth_forward and dpt_smooth_backward
 /// (ELU's α is their `parameter`; the others ignore it).
 #define DPT_SMOOTH_SIGMOID 1
