@@ -11,11 +11,6 @@
 // Legend: m = rows of the micro-batch, n = width of the layer.
 
 import CKernels
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// An elementwise nonlinearity of a hidden or output layer.
 public enum Activation: Codable, Sendable, Equatable, Hashable {
