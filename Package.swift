@@ -7,7 +7,7 @@
 //          ├─ Optimizers ──┼─ Engine ─ CDNNL (oneDNN sgemm)
 //          ├─ Datasets ────┘    │ └──── CZlib (gzip; checkpoint CRC-32)
 //          └─ Collective ─ CMPI (MPICH)
-//               (Engine, Optimizers and Collective use CKernels: AVX-512/AVX2 kernels in C)
+//               (Engine, Layers, Optimizers and Collective use CKernels: AVX-512/AVX2 kernels in C)
 import PackageDescription
 
 let package = Package(
@@ -28,7 +28,7 @@ let package = Package(
 
         .target(name: "CKernels"),
         .target(name: "Engine", dependencies: ["CDNNL", "CKernels"]),
-        .target(name: "Layers", dependencies: ["Engine"]),
+        .target(name: "Layers", dependencies: ["Engine", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["Engine", "CKernels"]),
         .target(name: "Datasets", dependencies: ["Engine", "CZlib"]),
         .target(name: "Collective", dependencies: ["CMPI", "CKernels"]),
@@ -50,7 +50,7 @@ let package = Package(
         ),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "CDNNL"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Engine", "CKernels"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Engine", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Engine", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),

@@ -17,8 +17,10 @@
 //
 // Column sums accumulate in Double with the rows in index order, and threads
 // take fixed column ranges, so no result depends on the thread count
-// (DESIGN.md 3). β is added by the activation kernel as its bias.
+// (DESIGN.md 3); the passes run in C (CKernels/batchnorm.c), whose lane
+// widths round alike. β is added by the activation kernel as its bias.
 
+import CKernels
 import Engine
 
 /// Batch normalization of a layer: its running-statistics momentum and ε.
@@ -46,43 +48,33 @@ public struct BatchNormalization: Codable, Sendable, Equatable {
 extension BatchNormalization {
     /// Training forward. z (m, n) holds the Dense output and becomes x̂; y (m, n)
     /// receives γ·x̂. Writes 1/√(σ² + ε) per column, and the batch mean and
-    /// unbiased variance when asked. `scratch` holds 2n Doubles.
+    /// unbiased variance when asked.
     func forward(
         _ z: Matrix, scale gamma: UnsafePointer<Float>, output y: Matrix,
         inverseStandardDeviation: UnsafeMutablePointer<Float>,
         mean meanOut: UnsafeMutablePointer<Float>?, variance varianceOut: UnsafeMutablePointer<Float>?,
-        scratch: UnsafeMutablePointer<Double>, pool: ThreadPool
+        pool: ThreadPool
     ) {
-        let m = z.rows
-        let n = z.columns
-        let epsilon = Double(self.epsilon)
-        let mean = scratch
-        let squares = scratch + n
         pool.parallelRanges(
-            n, grain: columnsPerTask,
+            z.columns, grain: columnsPerTask,
             ForwardColumns(
                 z: z, y: y, gamma: gamma, inverseStandardDeviation: inverseStandardDeviation, meanOut: meanOut,
-                varianceOut: varianceOut, mean: mean, squares: squares, m: m, epsilon: epsilon))
+                varianceOut: varianceOut, epsilon: Double(epsilon)))
     }
 
     /// Backward. `gradient` (m, n) holds dy and becomes dz; `normalized` is the
-    /// forward's x̂ (m, n). Writes dβ and dγ (n each). `scratch` holds 2n Doubles.
+    /// forward's x̂ (m, n). Writes dβ and dγ (n each).
     static func backward(
         _ gradient: Matrix, normalized: Matrix, scale gamma: UnsafePointer<Float>,
         inverseStandardDeviation: UnsafePointer<Float>,
-        shiftGradient: UnsafeMutablePointer<Float>, scaleGradient: UnsafeMutablePointer<Float>,
-        scratch: UnsafeMutablePointer<Double>, pool: ThreadPool
+        shiftGradient: UnsafeMutablePointer<Float>, scaleGradient: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
-        let m = gradient.rows
-        let n = gradient.columns
-        let shiftSum = scratch
-        let scaleSum = scratch + n
         pool.parallelRanges(
-            n, grain: columnsPerTask,
+            gradient.columns, grain: columnsPerTask,
             BackwardColumns(
                 gradient: gradient, normalized: normalized, gamma: gamma,
                 inverseStandardDeviation: inverseStandardDeviation, shiftGradient: shiftGradient,
-                scaleGradient: scaleGradient, shiftSum: shiftSum, scaleSum: scaleSum, m: m))
+                scaleGradient: scaleGradient))
     }
 
     /// Evaluation: z (m, n) becomes (z − r_μ)·γ/√(r_σ² + ε), in place; β is
@@ -117,40 +109,13 @@ extension BatchNormalization {
 /// Columns of `BatchNormalization.forward`.
 private struct ForwardColumns: RangeJob {
     let z: Matrix, y: Matrix, gamma: UnsafePointer<Float>, inverseStandardDeviation: UnsafeMutablePointer<Float>
-    let meanOut: UnsafeMutablePointer<Float>?, varianceOut: UnsafeMutablePointer<Float>?
-    let mean: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, m: Int, epsilon: Double
+    let meanOut: UnsafeMutablePointer<Float>?, varianceOut: UnsafeMutablePointer<Float>?, epsilon: Double
 
     func run(_ columns: Range<Int>) {
-        for j in columns {
-            mean[j] = 0
-            squares[j] = 0
-        }
-        for i in 0..<m {
-            let zi = z.pointer + i * z.rowStride
-            for j in columns { mean[j] += Double(zi[j]) }
-        }
-        for j in columns { mean[j] /= Double(m) }
-        for i in 0..<m {
-            let zi = z.pointer + i * z.rowStride
-            for j in columns {
-                let deviation = Double(zi[j]) - mean[j]
-                squares[j] += deviation * deviation
-            }
-        }
-        for j in columns {
-            inverseStandardDeviation[j] = Float(1 / (squares[j] / Double(m) + epsilon).squareRoot())
-            meanOut?[j] = Float(mean[j])
-            varianceOut?[j] = Float(squares[j] / Double(m - 1))
-        }
-        for i in 0..<m {
-            let zi = z.pointer + i * z.rowStride
-            let yi = y.pointer + i * y.rowStride
-            for j in columns {
-                let normalized = (zi[j] - Float(mean[j])) * inverseStandardDeviation[j]
-                zi[j] = normalized
-                yi[j] = gamma[j] * normalized
-            }
-        }
+        let j = columns.lowerBound
+        dpt_batchnorm_forward(
+            z.pointer + j, z.rowStride, y.pointer + j, y.rowStride, gamma + j, inverseStandardDeviation + j,
+            meanOut.map { $0 + j }, varianceOut.map { $0 + j }, z.rows, columns.count, epsilon)
     }
 }
 
@@ -159,36 +124,12 @@ private struct BackwardColumns: RangeJob {
     let gradient: Matrix, normalized: Matrix, gamma: UnsafePointer<Float>
     let inverseStandardDeviation: UnsafePointer<Float>
     let shiftGradient: UnsafeMutablePointer<Float>, scaleGradient: UnsafeMutablePointer<Float>
-    let shiftSum: UnsafeMutablePointer<Double>, scaleSum: UnsafeMutablePointer<Double>, m: Int
 
     func run(_ columns: Range<Int>) {
-        for j in columns {
-            shiftSum[j] = 0
-            scaleSum[j] = 0
-        }
-        for i in 0..<m {
-            let gi = gradient.pointer + i * gradient.rowStride
-            let xi = normalized.pointer + i * normalized.rowStride
-            for j in columns {
-                shiftSum[j] += Double(gi[j])
-                scaleSum[j] += Double(gi[j]) * Double(xi[j])
-            }
-        }
-        for j in columns {
-            shiftGradient[j] = Float(shiftSum[j])
-            scaleGradient[j] = Float(scaleSum[j])
-            // Reused below as the per-column constants dβ/m and dγ/m.
-            shiftSum[j] /= Double(m)
-            scaleSum[j] /= Double(m)
-        }
-        for i in 0..<m {
-            let gi = gradient.pointer + i * gradient.rowStride
-            let xi = normalized.pointer + i * normalized.rowStride
-            for j in columns {
-                let factor = gamma[j] * inverseStandardDeviation[j]
-                gi[j] = factor * (gi[j] - Float(shiftSum[j]) - xi[j] * Float(scaleSum[j]))
-            }
-        }
+        let j = columns.lowerBound
+        dpt_batchnorm_backward(
+            gradient.pointer + j, gradient.rowStride, normalized.pointer + j, normalized.rowStride, gamma + j,
+            inverseStandardDeviation + j, shiftGradient + j, scaleGradient + j, gradient.rows, columns.count)
     }
 }
 

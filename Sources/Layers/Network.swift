@@ -140,8 +140,7 @@ public final class Network {
                 normalization.forward(
                     z, scale: parameters.pointer + tensors.scale, output: y, inverseStandardDeviation: inverse.pointer,
                     mean: statisticsBase.flatMap { base in statistics.map { base + $0.mean } },
-                    variance: statisticsBase.flatMap { base in statistics.map { base + $0.variance } },
-                    scratch: workspace.sumScratch, pool: pool)
+                    variance: statisticsBase.flatMap { base in statistics.map { base + $0.variance } }, pool: pool)
                 bias = UnsafePointer(parameters.pointer + tensors.shift)
             } else {
                 Gemm.multiply(previous, weights(index, parameters), into: y, pool: pool)
@@ -215,7 +214,7 @@ public final class Network {
                 BatchNormalization.backward(
                     dZ, normalized: normalized.topRows(m), scale: parameters.pointer + tensors.scale,
                     inverseStandardDeviation: inverse.pointer, shiftGradient: tail + tensors.shift,
-                    scaleGradient: tail + tensors.scale, scratch: workspace.sumScratch, pool: pool)
+                    scaleGradient: tail + tensors.scale, pool: pool)
                 // The bias is cancelled by the normalisation: its gradient is exactly 0.
                 (tail + offsets.bias).update(repeating: 0, count: width)
             } else {

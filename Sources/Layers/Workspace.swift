@@ -35,8 +35,6 @@ public final class Workspace {
     private(set) var operands = UnsafeMutableBufferPointer<Matrix>(start: nil, count: 0)
     let addendPointers: UnsafeMutableBufferPointer<UnsafePointer<Float>>
     private let layerWidths: [Int]
-    /// 2 × max width Doubles for batch-norm column sums.
-    let sumScratch: UnsafeMutablePointer<Double>
     private var storage: [FloatBuffer]
 
     public init(network: Network, rows: Int) {
@@ -61,13 +59,10 @@ public final class Workspace {
         normalizationScratch = FloatBuffer(count: 2 * widest)
         layerWidths = layers.map(\.width)
         addendPointers = .allocate(capacity: Self.maximumAddends)
-        sumScratch = .allocate(capacity: 2 * widest)
-        sumScratch.initialize(repeating: 0, count: 2 * widest)
         self.storage = storage
     }
 
     deinit {
-        sumScratch.deallocate()
         addendPointers.deallocate()
         operands.deallocate()
     }

@@ -78,6 +78,20 @@ void dpt_smooth_forward(int kind, float parameter, float *z, long zStride, float
 void dpt_smooth_backward(int kind, float parameter, float *g, long gStride, const float *z, long zStride,
                          const float *a, long aStride, long rows, long n);
 
+/// Batch normalization's training forward over columns 0..<width of `rows`
+/// rows: per column the mean and biased variance of z (Double sums over the
+/// rows in order), inverse = 1/√(σ² + ε) rounded to Float, z becomes
+/// x̂ = (z − Float(μ))·inverse and y = γ·x̂; meanOut and varianceOut (the
+/// unbiased variance), when not NULL, get Float(μ) and Float(Σ(z − μ)²/(rows − 1)).
+void dpt_batchnorm_forward(float *z, long zStride, float *y, long yStride, const float *gamma, float *inverse,
+                           float *meanOut, float *varianceOut, long rows, long width, double epsilon);
+
+/// Batch normalization's backward over columns 0..<width: dβ = Σ dy, dγ = Σ dy·x̂
+/// (Double sums in row order, rounded once), then g (holding dy) becomes
+/// (γ·inverse)·((dy − Float(dβ/rows)) − x̂·Float(dγ/rows)).
+void dpt_batchnorm_backward(float *g, long gStride, const float *x, long xStride, const float *gamma,
+                            const float *inverse, float *shiftGradient, float *scaleGradient, long rows, long width);
+
 /// What one dropout layer draws from: Philox4x32-10 counter (purpose,
 /// stream, index low, index high) under key (key0, key1); a neuron is kept
 /// (mask = kept) when its word w gives (w >> 8)·2⁻²⁴ ≥ rate, else mask = 0.
