@@ -38,12 +38,8 @@ public enum ColumnSums {
         let g: Matrix, z: Matrix, out: UnsafeMutablePointer<Float>
 
         func run(_ columns: Range<Int>) {
-            for j in columns { out[j] = 0 }
-            for i in 0..<z.rows {
-                let zi = z.pointer + i * z.rowStride
-                let gi = g.pointer + i * g.rowStride
-                for j in columns where zi[j] <= 0 { out[j] += zi[j] * gi[j] }
-            }
+            let j = columns.lowerBound
+            dpt_prelu_slope_sums(g.pointer + j, g.rowStride, z.pointer + j, z.rowStride, z.rows, out + j, columns.count)
         }
     }
 }

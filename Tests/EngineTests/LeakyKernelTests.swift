@@ -1,7 +1,8 @@
 // LeakyReLU's and PReLU's C kernel: at 16, 8 and 1 lanes, forward and
 // backward have the bits of the Swift formulas (Activation.value and
 // derivative), for widths with and without a tail, with one slope or a slope
-// per column, through zeros of both signs, NaN and infinities.
+// per column, through zeros of both signs, NaN and infinities; PReLU's slope
+// gradient has the bits of its sum over the rows in order.
 
 import CKernels
 import Engine
@@ -47,6 +48,35 @@ import Testing
                     }
                 }
                 #expect(wrong == 0, "\(name), \(lanes) lanes, width \(n): \(wrong) elements differ")
+            }
+        }
+    }
+
+    @Test("PReLU's slope gradient sums z·g over the rows where z ≤ 0, in order, at 16, 8 and 1 lanes",
+          arguments: [1, 7, 8, 16, 17, 33, 100])
+    func slopeSumsHaveTheFormulasBits(width n: Int) {
+        let specials: [Float] = [0, -0, .nan, .infinity, -.leastNonzeroMagnitude, -1e30]
+        for rows in [1, 5, 64] {
+            let zStride = n + 1, gStride = n + 3
+            var z = (0..<(rows * zStride)).map { (i: Int) -> Float in
+                if i % 13 == 2 { return specials[(i / 13) % specials.count] }
+                return Float(sin(Double(i) * 0.83)) * 2
+            }
+            if n > 1 { z[1] = -.infinity }
+            let g = (0..<(rows * gStride)).map { Float(cos(Double($0) * 0.29)) * 1e3 }
+            var expected = [Float](repeating: 0, count: n)
+            for j in 0..<n {
+                for i in 0..<rows where z[i * zStride + j] <= 0 { expected[j] += z[i * zStride + j] * g[i * gStride + j] }
+            }
+            for lanes: Int32 in [16, 8, 1] {
+                dpt_kernels_limit_lanes(lanes)
+                defer { dpt_kernels_limit_lanes(16) }
+                var out = [Float](repeating: -7, count: n + 1)
+                dpt_prelu_slope_sums(g, gStride, z, zStride, rows, &out, n)
+                let wrong = (0..<n).filter {
+                    out[$0].bitPattern != expected[$0].bitPattern && !(out[$0].isNaN && expected[$0].isNaN)
+                }.count
+                #expect(wrong == 0 && out[n] == -7, "\(lanes) lanes, \(rows) × \(n): \(wrong) sums differ")
             }
         }
     }

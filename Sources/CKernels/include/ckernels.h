@@ -49,6 +49,11 @@ void dpt_bias_leaky(float *z, long zStride, float *a, long aStride, const float 
 void dpt_leaky_mask(float *g, long gStride, const float *z, long zStride, const float *slopes, float slope, long rows,
                     long width);
 
+/// out[j] = Σ over rows i in order, where z[i, j] ≤ 0, of z[i, j]·g[i, j] (a Float
+/// sum from 0): PReLU's slope gradient, g the gradient of the layer's output.
+void dpt_prelu_slope_sums(const float *g, long gStride, const float *z, long zStride, long rows, float *out,
+                          long width);
+
 /// The smooth activations of dpt_smooth_forward and dpt_smooth_backward
 /// (ELU's α is their `parameter`; the others ignore it).
 #define DPT_SMOOTH_SIGMOID 1
