@@ -34,7 +34,11 @@ public struct WeightPenalty: Codable, Sendable, Equatable {
 
     /// Adds the penalty's gradient to `gradients` (N) at the elements `mask` covers,
     /// using `parameters` (N); other elements are untouched.
-    public func apply(parameters: FloatBuffer, gradients: FloatBuffer, mask: DecayMask, pool: ThreadPool) {
+    /// With `within`, only the elements in it: a sharded update's owned part,
+    /// so no other element of `parameters` is read.
+    public func apply(
+        parameters: FloatBuffer, gradients: FloatBuffer, mask: DecayMask, within: Range<Int>? = nil, pool: ThreadPool
+    ) {
         precondition(
             parameters.count == gradients.count,
             "weight penalty: \(parameters.count) parameters, \(gradients.count) gradients")
@@ -45,9 +49,11 @@ public struct WeightPenalty: Codable, Sendable, Equatable {
             precondition(
                 maskRange.upperBound <= parameters.count,
                 "decay mask range \(maskRange) outside an arena of \(parameters.count)")
-            let w = parameters.pointer + maskRange.lowerBound
-            let g = gradients.pointer + maskRange.lowerBound
-            pool.parallelRanges(maskRange.count, Penalty(w: w, g: g, l1: l1, l2: l2))
+            let range = within.map { maskRange.clamped(to: $0) } ?? maskRange
+            guard !range.isEmpty else { continue }
+            let w = parameters.pointer + range.lowerBound
+            let g = gradients.pointer + range.lowerBound
+            pool.parallelRanges(range.count, Penalty(w: w, g: g, l1: l1, l2: l2))
         }
     }
 }

@@ -109,23 +109,25 @@ extension Trainer {
         return true
     }
 
-    /// The sharded update: clip by value and add the penalties (elementwise,
-    /// so everywhere), then bucket by bucket step the optimizer on this rank's
-    /// owned part and start allgathering the bucket's parameters, which
-    /// travel while the next buckets are updated.
+    /// The sharded update: clip by value (elementwise, so everywhere), then
+    /// bucket by bucket add the penalties and step the optimizer on this
+    /// rank's owned part and start allgathering the bucket's parameters, which
+    /// travel while the next buckets are updated. Nothing here reads a
+    /// parameter outside the owned parts: other ranks push theirs in meanwhile.
     private func applyShardedUpdate(_ gradient: FloatBuffer) throws(TrainingError) {
         config.clipping?.apply(to: gradient, pool: pool)
-        if config.penalty.isActive {
-            config.penalty.apply(parameters: parameters, gradients: gradient, mask: decayMask, pool: pool)
-        }
         lastLearningRate = Float(schedule.learningRate(step: stepIndex, epoch: epoch, state: scheduleState))
         do throws(CollectiveError) {
             for layer in buckets.buckets {
                 for bucket in layer {
                     let owned = communicator.ownedRange(count: bucket.range.count)
+                    let range = (bucket.range.lowerBound + owned.lowerBound)..<(bucket.range.lowerBound + owned.upperBound)
+                    if config.penalty.isActive {
+                        config.penalty.apply(
+                            parameters: parameters, gradients: gradient, mask: decayMask, within: range, pool: pool)
+                    }
                     optimizer.apply(
-                        parameters: parameters, gradients: gradient, learningRate: lastLearningRate,
-                        range: (bucket.range.lowerBound + owned.lowerBound)..<(bucket.range.lowerBound + owned.upperBound),
+                        parameters: parameters, gradients: gradient, learningRate: lastLearningRate, range: range,
                         pool: pool)
                     if let error = pendingCommunicationError { throw error }
                     try communicator.startAllgather(

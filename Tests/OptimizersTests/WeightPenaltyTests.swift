@@ -45,6 +45,23 @@ import Testing
         #expect(gradients != start)
     }
 
+    @Test(arguments: [3..<11, 0..<40, 6..<7, 36..<40])
+    func withinARangeTheOthersAreNeitherChangedNorRead(range: Range<Int>) {
+        let penalty = WeightPenalty(l2: 0.05, l1: 0.02)
+        let whole = run(penalty).gradients
+        let start = initialParameters(count: Self.count)
+        let gradients = FloatBuffer(start)
+        // NaN weights outside the range would spread into the gradient if read.
+        let w = weights().enumerated().map { range.contains($0.offset) ? $0.element : Float.nan }
+        withPool(threadCount: 2) { pool in
+            penalty.apply(parameters: FloatBuffer(w), gradients: gradients, mask: Self.mask, within: range, pool: pool)
+        }
+        for i in 0..<Self.count {
+            let expected = range.contains(i) ? whole[i] : start[i]
+            #expect(gradients[i].bitPattern == expected.bitPattern, "element \(i)")
+        }
+    }
+
     @Test func l1LeavesZeroWeightsAlone() {
         let (gradients, start) = run(WeightPenalty(l1: 0.5))
         for i in 0..<Self.count where isMasked(i) && weights()[i] == 0 {
