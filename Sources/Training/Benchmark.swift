@@ -18,6 +18,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var threads: Int
     /// Whether the ranks summed through node-shared memory rather than messages.
     public var nodeSharedMemory: Bool
+    /// Whether the gradient and parameter sums were skipped (`--skip-sums`, a diagnostic).
+    public var sumsSkipped: Bool
     public var steps: Int
     /// Samples per second over the whole timed run (total rows ÷ wall time).
     public var samplesPerSecond: Double
@@ -63,10 +65,13 @@ public enum Benchmark {
                        targets: .classes(labels: labels, classCount: classes))
     }
 
-    /// Runs the benchmark; `dataSeconds` is the time spent building the data, left out of start-up.
+    /// Runs the benchmark. With `skipSums` the ranks skip the step's gradient
+    /// and parameter sums (`SkippedSums`): a diagnostic of the step without reduction.
     public static func run(
-        config: TrainingConfig, warmup: Int, steps: Int, communicator: any Communicator, pool: ThreadPool
+        config: TrainingConfig, warmup: Int, steps: Int, communicator given: any Communicator, pool: ThreadPool,
+        skipSums: Bool = false
     ) throws(TrainingError) -> BenchmarkReport {
+        let communicator: any Communicator = skipSums ? SkippedSums(wrapping: given) : given
         let spec = config.model
         let dataStart = ContinuousClock.now
         // Enough batches for the run, up to about Fashion-MNIST's size (a run
@@ -106,6 +111,7 @@ public enum Benchmark {
         return BenchmarkReport(
             model: spec.description, globalBatchSize: config.globalBatchSize, microBatchSize: config.microBatchSize,
             ranks: communicator.size, threads: pool.threadCount, nodeSharedMemory: trainer.usesNodeSharedMemory,
+            sumsSkipped: skipSums,
             steps: steps,
             samplesPerSecond: samples, medianStepSamplesPerSecond: medianStep,
             limitSamplesPerSecond: limit.samplesPerSecond, bestLimitSamplesPerSecond: limit.bestSamplesPerSecond,

@@ -44,6 +44,12 @@ struct Bench: ParsableCommand {
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
+    @Flag(help: """
+        Diagnostic: skip the gradient and parameter sums across ranks (each rank trains apart, so the \
+        numbers are wrong), to time the step without any reduction against the same limit.
+        """)
+    var skipSums = false
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -75,7 +81,8 @@ struct Bench: ParsableCommand {
         try config.validate(worldSize: communicator.size, deterministicReduction: communicator.reduction == .deterministic)
         let pool = ThreadPool(threadCount: try parallel.threadCount())
         defer { pool.shutdown() }
-        return try Benchmark.run(config: config, warmup: warmup, steps: steps, communicator: communicator, pool: pool)
+        return try Benchmark.run(
+            config: config, warmup: warmup, steps: steps, communicator: communicator, pool: pool, skipSums: skipSums)
     }
 
     static func text(_ report: BenchmarkReport) -> String {
@@ -83,7 +90,7 @@ struct Bench: ParsableCommand {
         return """
             bench \(report.model)  B \(report.globalBatchSize)  m \(report.microBatchSize)  \
             \(report.ranks) rank\(report.ranks == 1 ? "" : "s") × \(report.threads) thread\(report.threads == 1 ? "" : "s")  \(report.steps) steps\
-            \(report.ranks > 1 ? (report.nodeSharedMemory ? "  sums in shared memory" : "  sums by messages") : "")
+            \(report.ranks > 1 ? "  " + sums(report) : "")
             samples/s \(Int(report.medianStepSamplesPerSecond.rounded())) (median step; \
             \(Int(report.samplesPerSecond.rounded())) over the run)  \
             GEMM-bound limit \(Int(report.limitSamplesPerSecond.rounded())) (median; best \
@@ -100,6 +107,12 @@ struct Bench: ParsableCommand {
     }
 
     private static func mebibytes(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576, 1) }
+
+    /// How the ranks summed, for the title line.
+    private static func sums(_ report: BenchmarkReport) -> String {
+        if report.sumsSkipped { return "sums skipped (diagnostic: the ranks train apart)" }
+        return report.nodeSharedMemory ? "sums in shared memory" : "sums by messages"
+    }
 
     static func json(_ report: BenchmarkReport) -> String {
         let encoder = JSONEncoder()

@@ -103,6 +103,19 @@ import Testing
         #expect(report["nodeSharedMemory"] as? Bool == false)
     }
 
+    @Test func skippedSumsAreReportedAndUseNoSharedBuffers() throws {
+        let skipped = try Self.report(ranks: 2, extra: ["--skip-sums"])
+        #expect(skipped["sumsSkipped"] as? Bool == true)
+        #expect(skipped["nodeSharedMemory"] as? Bool == false)
+        #expect((skipped["ratio"] as? Double ?? 0) > 0)
+        let summed = try Self.report(ranks: 2)
+        #expect(summed["sumsSkipped"] as? Bool == false)
+        let text = try Binary.run(Array(Self.small.dropLast()) + ["--skip-sums"], ranks: 2, timeout: 120)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.split(separator: "\n").first?.hasSuffix(
+            "2 ranks × 1 thread  10 steps  sums skipped (diagnostic: the ranks train apart)") == true, "\(text.stdout)")
+    }
+
     @Test func theTextReportNamesTheLimitAndTheRatio() throws {
         let result = try Binary.run(Array(Self.small.dropLast()), timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")
