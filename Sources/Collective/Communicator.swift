@@ -71,15 +71,26 @@ public protocol Communicator: AnyObject {
     /// Waits for every started sum.
     func finishSums() throws(CollectiveError)
 
-    /// `count` zeroed floats that the other ranks of this node can read, so
-    /// sums of buffers inside them go through memory instead of messages
-    /// (same bits); nil where the ranks do not share memory. Collective: every
-    /// rank calls it with the same count; the memory lives until the
-    /// communicator ends.
-    func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>?
+    /// `count` zeroed floats that the other ranks of this node can reach, so
+    /// sums and gathers of buffers inside them go through memory instead of
+    /// messages (same bits); nil where the ranks do not share memory. Only a
+    /// `summed` buffer can be summed this way (it takes `size − 1` more
+    /// buffers of room, each rank's inbox); any can be gathered. Collective:
+    /// every rank calls it with the same arguments; the memory lives until
+    /// the communicator ends.
+    func nodeSharedFloats(count: Int, summed: Bool) throws(CollectiveError) -> UnsafeMutablePointer<Float>?
     /// Work this rank does in small pieces while it waits for other ranks
     /// (until set to nil); communicators that never spin ignore it.
     func setIdleWork(_ work: (any IdleWork)?)
+
+    /// Whether the caller is to choose, by the step times it sees, how
+    /// node-shared sums move values (`setStreaming`).
+    var choosesTransport: Bool { get }
+
+    /// From the next sum on, node-shared sums stream values through memory
+    /// (true) or read them through the caches (false); the same bits. Every
+    /// rank calls it with the same value at the same point, between steps.
+    func setStreaming(_ streaming: Bool)
 }
 
 /// Work a communicator may run while this rank waits for others: pieces of a
@@ -106,8 +117,12 @@ extension Communicator {
 
     public func finishSums() throws(CollectiveError) {}
 
-    public func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? { nil }
+    public func nodeSharedFloats(count: Int, summed: Bool) throws(CollectiveError) -> UnsafeMutablePointer<Float>? {
+        nil
+    }
     public func setIdleWork(_ work: (any IdleWork)?) {}
+    public var choosesTransport: Bool { false }
+    public func setStreaming(_ streaming: Bool) {}
 
     /// Whether the deterministic sum works at this world size (a power of two).
     public var supportsDeterministicReduction: Bool {

@@ -43,6 +43,8 @@ public final class MPICommunicator: Communicator {
     private var inFlight: [OverlappedSum] = []
     /// Sums through shared-memory windows, when every rank is on this node.
     private var nodeShared: NodeSharedSums?
+    /// How those sums move values: what every rank asked for, or `.cache` if they differ.
+    public let transport: SharedMemoryTransport
     private static let exchangeTag: Int32 = 0x4450
 
     /// Initialises MPI with `MPI_THREAD_FUNNELED` and joins the world.
@@ -53,10 +55,12 @@ public final class MPICommunicator: Communicator {
     ///   - nodeSharedMemory: whether deterministic sums may go through
     ///     shared-memory windows when every rank runs on this node (used only
     ///     if every rank asks for it).
+    ///   - transport: how those sums move values (the same on every rank).
     public init(
         reduction: ReductionAlgorithm = .deterministic,
         messagePieceBytes: Int = 4 << 20,
-        nodeSharedMemory: Bool = true
+        nodeSharedMemory: Bool = true,
+        transport: SharedMemoryTransport = .adaptive
     ) throws(CollectiveError) {
         precondition(messagePieceBytes >= 16, "message pieces must hold at least 16 bytes")
         var initialized: Int32 = 0
@@ -66,6 +70,7 @@ public final class MPICommunicator: Communicator {
         guard initialized == 0, finalized == 0 else { throw .mpiAlreadyInitialized }
 
         var provided: Int32 = 0
+        var agreedTransport = transport
         try Self.check(MPI_Init_thread(nil, nil, dpt_mpi_thread_funneled(), &provided), "MPI_Init_thread")
         var duplicate = dpt_mpi_comm_world()
         var rank: Int32 = 0
@@ -79,7 +84,12 @@ public final class MPICommunicator: Communicator {
             try Self.check(MPI_Comm_size(duplicate, &size), "MPI_Comm_size")
             let shares = try Self.everyRankSharesThisNode(
                 duplicate, size: Int(size), asked: nodeSharedMemory && reduction == .deterministic)
-            if shares { nodeShared = try NodeSharedSums(communicator: duplicate, rank: Int(rank), size: Int(size)) }
+            if shares {
+                let sums = try NodeSharedSums(communicator: duplicate, rank: Int(rank), size: Int(size))
+                agreedTransport = try Self.agreedTransport(transport, duplicate)
+                sums.streams = agreedTransport != .cache
+                nodeShared = sums
+            }
         } catch {
             MPI_Finalize()
             throw error
@@ -90,6 +100,21 @@ public final class MPICommunicator: Communicator {
         self.messagePieceBytes = messagePieceBytes
         self.communicator = duplicate
         self.ownerThread = pthread_self()
+        self.transport = agreedTransport
+    }
+
+    /// Every rank's `transport` if they all name the same, else `.cache` (collective).
+    private static func agreedTransport(
+        _ transport: SharedMemoryTransport, _ world: MPI_Comm
+    ) throws(CollectiveError) -> SharedMemoryTransport {
+        let index = Int64(SharedMemoryTransport.allCases.firstIndex(of: transport) ?? 0)
+        var bounds: (Int64, Int64) = (index, -index)
+        try withUnsafeMutableBytes(of: &bounds) { (raw) throws(CollectiveError) in
+            try check(
+                MPI_Allreduce(dpt_mpi_in_place(), raw.baseAddress, 2, dpt_mpi_int64(), dpt_mpi_max(), world),
+                "MPI_Allreduce")
+        }
+        return bounds.0 == -bounds.1 ? transport : .cache
     }
 
     /// True on every rank when all of them asked for shared memory, run on
@@ -109,13 +134,14 @@ public final class MPICommunicator: Communicator {
 
     /// Node-shared floats for the deterministic sum (see `Communicator`); nil
     /// when the ranks do not all share this node or /dev/shm lacks room.
-    public func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? {
+    public func nodeSharedFloats(count: Int, summed: Bool) throws(CollectiveError) -> UnsafeMutablePointer<Float>? {
         enter()
         guard let nodeShared else { return nil }
-        var room: Int64 = Self.sharedMemoryFree() >= size * (count * 4 + 4096) ? 1 : 0
+        let buffers = summed ? size : 1
+        var room: Int64 = Self.sharedMemoryFree() >= size * buffers * (count * 4 + 4096) ? 1 : 0
         try Self.check(MPI_Allreduce(dpt_mpi_in_place(), &room, 1, dpt_mpi_int64(), dpt_mpi_min(), communicator), "MPI_Allreduce")
         guard room == 1 else { return nil }
-        return try nodeShared.allocate(count: count)
+        return try nodeShared.allocate(count: count, summed: summed)
     }
 
     /// Free bytes of /dev/shm, where MPICH maps shared windows (0 if unknown).
@@ -233,6 +259,15 @@ public final class MPICommunicator: Communicator {
     /// Runs `work` while waiting on the ranks of this node (shared-memory sums and flags).
     public func setIdleWork(_ work: (any IdleWork)?) {
         nodeShared?.idleWork = work
+    }
+
+    /// With `--shared-memory-transport adaptive` on ranks that share a node.
+    public var choosesTransport: Bool { nodeShared != nil && transport == .adaptive }
+
+    /// Streams the node-shared sums through memory, or reads them through the caches.
+    public func setStreaming(_ streaming: Bool) {
+        enter()
+        nodeShared?.streams = streaming
     }
 
     /// Completes every started bucket sum.

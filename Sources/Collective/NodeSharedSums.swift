@@ -3,21 +3,34 @@
 //
 // The buffers summed every step (the gradient, the parameters after a
 // sharded update) live in windows made by MPI_Win_allocate_shared: each rank
-// has its own copy, at the same offset of its own segment, and can read
-// every other rank's. The reduce-scatter of a bucket is then, on each rank's
-// owned range (the ranges of the message algorithm), the balanced tree over
-// the ranks' copies, ((x0 + x1) + (x2 + x3)) + ..., read in place: the bits
-// of DeterministicAllreduce without a message. The allgather copies every
-// other rank's owned range out of its segment.
+// has its own copy, at the same offset of its own segment, and can reach
+// every other rank's. Each rank sums its owned range of a bucket (the ranges
+// of the message algorithm) as the balanced tree over the ranks' values,
+// ((x0 + x1) + (x2 + x3)) + ...: the bits of DeterministicAllreduce without
+// a message. The values travel one of two ways (`streams`), the same bits
+// either way:
+// - through the caches: the owner reads the other ranks' copies in place, and
+//   the allgather copies every other rank's owned range out of its copy;
+// - streamed through memory: a summed buffer also has, on each rank, an inbox
+//   (a slot per other rank, the buffer's size each); starting a bucket, a rank
+//   streams its values on every other rank's owned range into its slot of
+//   that rank's inbox, where the owner sums them, and the allgather streams
+//   each rank's owned range into every other rank's copy. Non-temporal
+//   stores: on a shared host whose cores sometimes read each other's freshly
+//   written lines ~4× slower than memory, this is the steady way.
+// The trainer switches between them by the step times it sees.
 //
 // Ranks signal through flags in a third window. Operation i (the i-th bucket
 // started since the last `finish`, the same bucket on every rank) has a word
 // holding generation × 4 + phase, stored with release and read with acquire:
-// phase 1 = the rank's copy is written (others may sum it), phase 2 = its
-// owned range is final (others may copy it). While others may read a rank's
-// copy, the rank writes only its own owned range, or (after phase 2 of the
-// rank that owns it) another rank's range; `finish` ends with a barrier on
-// the same flags, so no rank changes a buffer another may still be reading.
+// phase 1 = the rank's values are written (in its copy, or streamed to the
+// inboxes: others may sum them), phase 2 = its owned range is final (in its
+// copy, or streamed into every copy). While others may read a rank's copy,
+// the rank writes only its own owned range, or another rank's range after
+// that rank's phase 2; streaming, it writes another rank's memory only in its
+// own slots and on its own owned range, which nobody else reads until the
+// next generation. `finish` ends with a barrier on the same flags, so no
+// rank writes a buffer another may still be reading.
 // Then the generation advances. Nothing is allocated per step. A rank that
 // waits runs pieces of its idle work first (the trainer's gather of the next
 // micro-batch's rows), then spins.
@@ -43,18 +56,30 @@ final class NodeSharedSums {
         var segment: Int
         var offset: Int
         var count: Int
+        /// Whether the values are streamed through memory (else read through the caches).
+        var streamed: Bool
         /// Whether this rank's owned range is summed (or needs no sum).
         var reduced: Bool
-        /// Bit q: rank q's owned range is copied in (or needs no copy).
+        /// Bit q: rank q's owned range is here (or needs no copy).
         var copied: UInt64
         var done: Bool
     }
 
-    /// One buffer, allocated collectively: every rank's copy.
+    /// One buffer, allocated collectively: every rank's copy, and for a summed
+    /// buffer every rank's inbox (slots of `count` floats, one per other rank).
     private struct Segment {
         let window: MPI_Win
         let copies: [UnsafeMutablePointer<Float>]
         let count: Int
+        let inboxWindow: MPI_Win?
+        let inboxes: [UnsafeMutablePointer<Float>]
+        /// What this rank sums for each sender: its own copy, else that sender's slot of its inbox.
+        let sources: [UnsafeMutablePointer<Float>]
+
+        /// Where rank `sender` streams its values for rank `owner`.
+        func slot(of sender: Int, in owner: Int) -> UnsafeMutablePointer<Float> {
+            inboxes[owner] + (sender < owner ? sender : sender - 1) * count
+        }
     }
 
     /// Operations between two `finish` calls that can take this path; more go by messages.
@@ -86,6 +111,12 @@ final class NodeSharedSums {
     private var isFreed = false
     /// Run a piece at a time instead of pausing while this rank waits.
     var idleWork: (any IdleWork)?
+    /// Whether operations started from now on stream their values through
+    /// memory (a sum only where the buffer has inboxes). Set between
+    /// generations, alike on every rank.
+    var streams = true {
+        willSet { precondition(operations.isEmpty, "the transport changes only between steps") }
+    }
 
     /// Makes the flag window over `communicator`, whose ranks must all share this node (collective).
     init(communicator: MPI_Comm, rank: Int, size: Int) throws(CollectiveError) {
@@ -106,12 +137,28 @@ final class NodeSharedSums {
 
     deinit { levels.deallocate() }
 
-    /// `count` floats in a new window (collective): this rank's copy, zeroed.
-    func allocate(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float> {
+    /// `count` floats in a new window (collective): this rank's copy, zeroed;
+    /// with `summed`, the inboxes its sums need too (else it is only gathered).
+    func allocate(count: Int, summed: Bool) throws(CollectiveError) -> UnsafeMutablePointer<Float> {
         let (window, copies) = try Self.allocate(bytes: max(count, 1) * 4, communicator: communicator, size: size)
         let floats = copies.map { $0.bindMemory(to: Float.self, capacity: max(count, 1)) }
         floats[rank].initialize(repeating: 0, count: max(count, 1))
-        segments.append(Segment(window: window, copies: floats, count: count))
+        var inboxWindow: MPI_Win?
+        var inboxes: [UnsafeMutablePointer<Float>] = []
+        if summed {
+            let floatsPerInbox = max(count, 1) * (size - 1)
+            let (window, bases) = try Self.allocate(bytes: floatsPerInbox * 4, communicator: communicator, size: size)
+            inboxWindow = window
+            inboxes = bases.map { $0.bindMemory(to: Float.self, capacity: floatsPerInbox) }
+            inboxes[rank].initialize(repeating: 0, count: floatsPerInbox)
+        }
+        let slots = inboxes.isEmpty ? nil : inboxes[rank]
+        let sources = (0..<size).map { (sender: Int) -> UnsafeMutablePointer<Float> in
+            guard let slots, sender != rank else { return floats[rank] }
+            return slots + (sender < rank ? sender : sender - 1) * count
+        }
+        segments.append(Segment(
+            window: window, copies: floats, count: count, inboxWindow: inboxWindow, inboxes: inboxes, sources: sources))
         try Self.check(MPI_Barrier(communicator), "MPI_Barrier")
         return floats[rank]
     }
@@ -120,7 +167,10 @@ final class NodeSharedSums {
     func free() throws(CollectiveError) {
         guard !isFreed else { return }
         isFreed = true
-        for segment in segments { try Self.release(segment.window) }
+        for segment in segments {
+            try Self.release(segment.window)
+            if let inboxWindow = segment.inboxWindow { try Self.release(inboxWindow) }
+        }
         try Self.release(flagWindow)
         segments.removeAll()
     }
@@ -134,10 +184,14 @@ final class NodeSharedSums {
         let index = operations.count
         let operation = Operation(
             kind: kind, segment: segment, offset: base - segments[segment].copies[rank], count: values.count,
+            streamed: streams && (kind == .allgather || !segments[segment].inboxes.isEmpty),
             reduced: kind == .allgather, copied: kind == .reduceScatter ? ~0 : 1 << UInt64(rank), done: false)
         let words = flagArea(rank, index)
         words[1] = Self.offsetKey(operation)
         words[2] = Self.countKey(operation)
+        if operation.streamed {
+            if kind == .allgather { push(operation) } else { sendContributions(operation) }
+        }
         dpt_store_release(words, generation * 4 + (kind == .allgather ? 2 : 1))
         operations.append(operation)
         remaining += 1
@@ -203,16 +257,22 @@ final class NodeSharedSums {
             }
             sumOwnedRange(operation)
             operation.reduced = true
-            if operation.kind == .whole { dpt_store_release(flagArea(rank, index), generation * 4 + 2) }
+            if operation.kind == .whole {
+                if operation.streamed { push(operation) }
+                dpt_store_release(flagArea(rank, index), generation * 4 + 2)
+            }
         }
         let all: UInt64 = size == 64 ? ~0 : (1 << UInt64(size)) - 1
         if operation.copied & all != all {
             for other in 0..<size where operation.copied & (1 << UInt64(other)) == 0 {
                 guard try isPublished(other, index, phase: 2, operation) else { continue }
-                let owned = DeterministicAllreduce.ownedRange(rank: other, size: size, count: operation.count)
-                let start = operation.offset + owned.lowerBound
-                let copies = segments[operation.segment].copies
-                (copies[rank] + start).update(from: copies[other] + start, count: owned.count)
+                // Streamed, its owner has written the range here already.
+                if !operation.streamed {
+                    let owned = DeterministicAllreduce.ownedRange(rank: other, size: size, count: operation.count)
+                    let start = operation.offset + owned.lowerBound
+                    let copies = segments[operation.segment].copies
+                    (copies[rank] + start).update(from: copies[other] + start, count: owned.count)
+                }
                 operation.copied |= 1 << UInt64(other)
             }
         }
@@ -234,38 +294,62 @@ final class NodeSharedSums {
         return true
     }
 
-    /// This rank's owned range of the operation: the balanced tree over every rank's copy.
-    private func sumOwnedRange(_ operation: Operation) {
+    /// Streams this rank's owned range of the operation into every other rank's copy.
+    private func push(_ operation: Operation) {
         let owned = DeterministicAllreduce.ownedRange(rank: rank, size: size, count: operation.count)
         let copies = segments[operation.segment].copies
         let start = operation.offset + owned.lowerBound
-        let target = copies[rank] + start
+        for other in 0..<size where other != rank {
+            dpt_stream_copy(copies[other] + start, copies[rank] + start, owned.count)
+        }
+    }
+
+    /// Streams this rank's values on every other rank's owned range of the
+    /// operation into its slot of that rank's inbox.
+    private func sendContributions(_ operation: Operation) {
+        let segment = segments[operation.segment]
+        for owner in 0..<size where owner != rank {
+            let owned = DeterministicAllreduce.ownedRange(rank: owner, size: size, count: operation.count)
+            let start = operation.offset + owned.lowerBound
+            dpt_stream_copy(segment.slot(of: rank, in: owner) + start, segment.copies[rank] + start, owned.count)
+        }
+    }
+
+    /// This rank's owned range of the operation: the balanced tree over the
+    /// ranks' values, their copies, or streamed, this rank's own copy and its
+    /// inbox for the others.
+    private func sumOwnedRange(_ operation: Operation) {
+        let owned = DeterministicAllreduce.ownedRange(rank: rank, size: size, count: operation.count)
+        let segment = segments[operation.segment]
+        let sources = operation.streamed ? segment.sources : segment.copies
+        let start = operation.offset + owned.lowerBound
+        let target = sources[rank] + start
         if size == 2 {
-            dpt_add_matrices(target, 0, copies[0] + start, 0, copies[1] + start, 0, 1, owned.count)
+            dpt_add_matrices(target, 0, sources[0] + start, 0, sources[1] + start, 0, 1, owned.count)
             return
         }
         var done = 0
         while done < owned.count {
             let length = min(Self.chunk, owned.count - done)
-            tree(copies, first: 0, count: size, at: start + done, length: length, into: levels, level: 1)
+            tree(sources, first: 0, count: size, at: start + done, length: length, into: levels, level: 1)
             (target + done).update(from: levels, count: length)
             done += length
         }
     }
 
-    /// `out` = the tree over copies `first ..< first + count` (a power of two, at least 2).
+    /// `out` = the tree over the sources of ranks `first ..< first + count` (a power of two, at least 2).
     private func tree(
-        _ copies: [UnsafeMutablePointer<Float>], first: Int, count: Int, at start: Int, length: Int,
+        _ sources: [UnsafeMutablePointer<Float>], first: Int, count: Int, at start: Int, length: Int,
         into out: UnsafeMutablePointer<Float>, level: Int
     ) {
         if count == 2 {
-            dpt_add_matrices(out, 0, copies[first] + start, 0, copies[first + 1] + start, 0, 1, length)
+            dpt_add_matrices(out, 0, sources[first] + start, 0, sources[first + 1] + start, 0, 1, length)
             return
         }
         let half = count / 2
         let right = levels + level * Self.chunk
-        tree(copies, first: first, count: half, at: start, length: length, into: out, level: level + 1)
-        tree(copies, first: first + half, count: half, at: start, length: length, into: right, level: level + 1)
+        tree(sources, first: first, count: half, at: start, length: length, into: out, level: level + 1)
+        tree(sources, first: first + half, count: half, at: start, length: length, into: right, level: level + 1)
         dpt_add_matrices(out, 0, out, 0, right, 0, 1, length)
     }
 
@@ -278,7 +362,7 @@ final class NodeSharedSums {
     }
 
     private static func countKey(_ operation: Operation) -> UInt64 {
-        UInt64(operation.count) << 2 | operation.kind.rawValue
+        UInt64(operation.count) << 3 | (operation.streamed ? 4 : 0) | operation.kind.rawValue
     }
 
     /// Runs a piece of the idle work if there is one; else spins briefly,

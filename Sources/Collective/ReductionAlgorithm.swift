@@ -11,3 +11,13 @@ public enum ReductionAlgorithm: String, Sendable, CaseIterable {
     /// library's, so the bits may change with the world size or the transport.
     case mpi
 }
+
+/// How node-shared sums move values between the ranks of a node (the same bits every way).
+public enum SharedMemoryTransport: String, Sendable, CaseIterable {
+    /// Whichever of the two the step times favour, tried again now and then.
+    case adaptive
+    /// Streamed through memory with non-temporal stores.
+    case stream
+    /// Read from the other ranks' copies, through the caches.
+    case cache
+}

@@ -54,7 +54,11 @@ final class SkippedSums: Communicator {
     func finishSums() throws(CollectiveError) {}
 
     /// Private buffers: nothing is read across ranks.
-    func nodeSharedFloats(count: Int) throws(CollectiveError) -> UnsafeMutablePointer<Float>? { nil }
+    func nodeSharedFloats(count: Int, summed: Bool) throws(CollectiveError) -> UnsafeMutablePointer<Float>? { nil }
 
     func setIdleWork(_ work: (any IdleWork)?) { base.setIdleWork(work) }
+
+    var choosesTransport: Bool { false }
+
+    func setStreaming(_ streaming: Bool) {}
 }

@@ -9,7 +9,9 @@ import Layers
 /// A trainer's buffers in bytes, by kind.
 public struct MemoryAccount: Codable, Sendable, Equatable {
     /// Buffers of one float per parameter: the arena, the gradient sums (one
-    /// per level of the micro-batch tree) and the optimizer's state.
+    /// per level of the micro-batch tree), the optimizer's state and, when
+    /// the ranks sum in node-shared memory, the gradient's inbox (one buffer
+    /// per other rank of the node).
     public var parameterBuffers: Int
     /// Bytes of one of them.
     public var bytesPerParameterBuffer: Int
@@ -29,7 +31,8 @@ extension Trainer {
         var datasets: [ObjectIdentifier: Dataset] = [:]
         for dataset in [train, test, validation].compactMap({ $0 }) { datasets[ObjectIdentifier(dataset)] = dataset }
         return MemoryAccount(
-            parameterBuffers: 1 + gradientSlots.count + optimizer.state.count + (bestParameters == nil ? 0 : 1),
+            parameterBuffers: 1 + gradientSlots.count + optimizer.state.count + (bestParameters == nil ? 0 : 1)
+                + (usesNodeSharedMemory ? communicator.size - 1 : 0),
             bytesPerParameterBuffer: 4 * network.parameterCount,
             activationBytes: blockBytes + MicroBatchBlock.bytesPerMicroBatch(network: network, rows: config.evaluationBatchSize),
             dataBytes: datasets.values.reduce(0) { $0 + $1.byteCount })

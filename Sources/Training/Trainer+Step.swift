@@ -10,6 +10,7 @@ import Optimizers
 extension Trainer {
     /// Runs global batch `batch` of the current epoch.
     func step(batch: Int) throws(TrainingError) {
+        let stepStart = ContinuousClock.now
         let health = logsHealthThisStep
         if health { activity.active.fill(0) }
         // A rank of one thread gathers its next rows while it waits for the others.
@@ -49,6 +50,17 @@ extension Trainer {
         times.optimizer += (ContinuousClock.now - reduced) - (times.waiting - waitingBefore)
         times.steps += 1
         stepIndex += 1
+        chooseTransport(stepSeconds: (ContinuousClock.now - stepStart).seconds)
+    }
+
+    /// Takes the transport agreed at this step's boundary (every rank alike,
+    /// with no sum in flight), and on rank 0 times the step for the next proposal.
+    private func chooseTransport(stepSeconds: Double) {
+        if agreedTransport != 0 {
+            communicator.setStreaming(agreedTransport == 2)
+            agreedTransport = 0
+        }
+        if let next = transportChooser?.record(seconds: stepSeconds) { proposedTransport = next ? 2 : 1 }
     }
 
     /// Batch norm: the micro-batch statistics of the step, summed in the

@@ -24,11 +24,13 @@ extension Trainer {
         if communicator.rank == 0, faults.writeFailure == nil, let error = faults.writer?.lastError {
             faults.writeFailure = error
         }
-        // A tuple, not an array: the step boundary allocates nothing.
-        var flags: (Int64, Int64, Int64, Int64) = (
+        // A tuple, not an array: the step boundary allocates nothing. The
+        // last is rank 0's proposal of a transport (the others propose none).
+        var flags: (Int64, Int64, Int64, Int64, Int64) = (
             stopCode, lossBad ? Int64(communicator.rank + 1) : 0, gradientBad ? 1 : 0,
-            faults.writeFailure != nil ? 1 : 0
+            faults.writeFailure != nil ? 1 : 0, proposedTransport
         )
+        proposedTransport = 0
         if communicator.size > 1 {
             do {
                 try withUnsafeMutableBytes(of: &flags) { raw in
@@ -40,6 +42,7 @@ extension Trainer {
         }
         faults.preemptionCode = flags.0
         faults.writeFailureAgreed = flags.3 != 0
+        agreedTransport = flags.4
         guard flags.1 != 0 || flags.2 != 0 else { return true }
 
         let step = stepIndex + 1

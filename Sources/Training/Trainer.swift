@@ -174,6 +174,12 @@ public final class Trainer {
     var reductionsInFlight = false
     /// Whether the current step's update is sharded across ranks (see `shardsUpdate`).
     var shardedStep = false
+    /// Rank 0's choice of how node-shared sums move values, when the communicator leaves it to the trainer.
+    var transportChooser: TransportChooser?
+    /// Rank 0's proposal for the next step boundary: 0 none, 1 through the caches, 2 streamed.
+    var proposedTransport: Int64 = 0
+    /// The way agreed at this step's boundary, taken after the step (0: no change).
+    var agreedTransport: Int64 = 0
     /// Whether optimizer state is current only on this rank's owned ranges
     /// since a sharded update (`synchronizeOptimizerState` makes it whole).
     var optimizerStateSharded = false
@@ -256,12 +262,15 @@ public final class Trainer {
         // and gathered every step: in node-shared memory when the ranks share one.
         let shared: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)
         do throws(CollectiveError) {
-            shared = (try communicator.nodeSharedFloats(count: count), try communicator.nodeSharedFloats(count: count))
+            shared = (
+                try communicator.nodeSharedFloats(count: count, summed: false),
+                try communicator.nodeSharedFloats(count: count, summed: true))
         } catch {
             throw .communication(error.description)
         }
         parameters = shared.0.map { FloatBuffer(borrowing: $0, count: count) } ?? FloatBuffer(count: count)
         usesNodeSharedMemory = shared.0 != nil && shared.1 != nil
+        if communicator.choosesTransport, communicator.rank == 0 { transportChooser = TransportChooser(streaming: true) }
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
         optimizer = makeOptimizer(config.optimizer, parameterCount: count)
 

@@ -52,6 +52,7 @@ struct BadInputTests {
         (["--dataset", "datasets/xor.csv", "--model", "2-2:softmax", "--label-column", "target"], 65,
          "datasets/xor.csv: no label column \"target\" (columns: x1, x2, label); pass one of these names or a 0-based index below 3"),
         (["--log-level", "loud"], 64, "--log-level 'loud': valid: trace, debug, info, notice, warning, error, critical"),
+        (["--shared-memory-transport", "fast"], 64, "--shared-memory-transport 'fast': valid: adaptive, stream, cache"),
         (["--dropout", "1.5"], 64,
          "model spec '784-256:relu-128:relu-10:softmax': dropout rate 1.5 for the hidden layers must be in [0, 1)"),
         (["--model", "784-256:relu:bn-10:softmax", "--last-batch", "keep"], 64,

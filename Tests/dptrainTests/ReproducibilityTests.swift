@@ -40,8 +40,11 @@ struct ReproducibilityTests {
         let single = try Binary.run(run + ["--threads", "1"], ranks: 1)
         #expect(single.status == 0, "\(single.stderr)")
         let reference = try #require(single.fingerprint)
-        // Ranks on one node sum in shared memory; --no-shared-memory sends messages.
-        for (ranks, threads, extra) in [(2, 1, []), (4, 1, []), (2, 2, []), (2, 1, ["--no-shared-memory"])] {
+        // Ranks on one node sum in shared memory (streamed or through the caches, or
+        // switching between them by the step times); --no-shared-memory sends messages.
+        let transports = [["--shared-memory-transport", "stream"], ["--shared-memory-transport", "cache"]]
+        for (ranks, threads, extra) in [(2, 1, []), (4, 1, []), (2, 2, []), (2, 1, ["--no-shared-memory"])]
+            + transports.flatMap({ [(2, 1, $0), (4, 1, $0)] }) {
             let result = try Binary.run(run + ["--threads", "\(threads)"] + extra, ranks: ranks)
             #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
             #expect(result.fingerprint == reference, "\(ranks) ranks × \(threads) threads \(extra)")
@@ -64,7 +67,8 @@ extension ReproducibilityTests {
         let single = try Binary.run(run, ranks: 1, timeout: 120)
         #expect(single.status == 0, "\(single.stderr)")
         let reference = try #require(single.fingerprint)
-        for (ranks, extra) in [(2, []), (4, []), (2, ["--no-shared-memory"])] {
+        for (ranks, extra) in [(2, []), (4, []), (2, ["--no-shared-memory"]), (2, ["--shared-memory-transport", "cache"]),
+                               (4, ["--shared-memory-transport", "stream"])] {
             let result = try Binary.run(run + extra, ranks: ranks, timeout: 120)
             #expect(result.status == 0, "\(ranks) ranks: \(result.stderr)")
             #expect(result.fingerprint == reference, "\(ranks) ranks \(extra)")
@@ -99,6 +103,21 @@ struct DistributedStartTests {
         #expect(shared.status == 0, "\(shared.stderr)")
         #expect(mixed.fingerprint != nil)
         #expect(mixed.fingerprint == shared.fingerprint)
+    }
+
+    /// Ranks asking for different shared-memory transports all read through
+    /// the caches: the job runs, with the same bits.
+    @Test func ranksDisagreeingOnTheTransportAgreeOnOne() throws {
+        let binary = Binary.release.path
+        let arguments = ["train", "--batch-size", "64", "--micro-batch", "16"] + Self.short
+        let mixed = try Binary.runCommand(
+            ["mpiexec", "-n", "1", binary] + arguments + ["--shared-memory-transport", "stream", ":", "-n", "1", binary]
+                + arguments + ["--shared-memory-transport", "adaptive"],
+            timeout: 120)
+        let alike = try Binary.run(arguments, ranks: 2, timeout: 120)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        #expect(mixed.fingerprint != nil)
+        #expect(mixed.fingerprint == alike.fingerprint)
     }
 
     /// A rank whose oneDNN is limited to SSE4.1 kernels rounds like another

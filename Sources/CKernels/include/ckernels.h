@@ -111,6 +111,10 @@ typedef struct {
 void dpt_dropout_rows(const float *a, long aStride, float *mask, long maskStride, float *d, long dStride, long rows,
                       long n, unsigned long long firstPosition, const dpt_dropout_draw *draw);
 
+/// dst = src (n floats) with non-temporal stores, then a store fence: for
+/// data another core reads next (a release store after it publishes it).
+void dpt_stream_copy(float *dst, const float *src, long n);
+
 /// Whether any of the n floats at x is NaN or ±Inf.
 int dpt_any_nonfinite(const float *x, long n);
 

@@ -20,6 +20,9 @@ struct ParallelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Ranks that all run on one node sum gradients through MPI shared-memory windows instead of messages (the same bits).")
     var sharedMemory = true
 
+    @Option(help: "How shared-memory sums move values between ranks: stream (through memory, non-temporal stores), cache (each rank reads the others' copies), or adaptive (whichever the step times favour, tried again now and then). The same bits every way.")
+    var sharedMemoryTransport = "adaptive"
+
     @Option(help: "Seconds the start-up checks may take before the job is aborted.")
     var startupTimeout: Double = 60
 
@@ -37,9 +40,17 @@ struct ParallelOptions: ParsableArguments {
         return algorithm
     }
 
-    /// Joins the job's ranks as `--reduction` and `--shared-memory` say.
+    /// The transport named by `--shared-memory-transport`.
+    func transport() throws(CommandFailure) -> SharedMemoryTransport {
+        guard let transport = SharedMemoryTransport(rawValue: sharedMemoryTransport) else {
+            throw .usage("--shared-memory-transport '\(sharedMemoryTransport)': valid: adaptive, stream, cache")
+        }
+        return transport
+    }
+
+    /// Joins the job's ranks as `--reduction`, `--shared-memory` and `--shared-memory-transport` say.
     func makeCommunicator() throws -> MPICommunicator {
-        try MPICommunicator(reduction: reductionAlgorithm(), nodeSharedMemory: sharedMemory)
+        try MPICommunicator(reduction: reductionAlgorithm(), nodeSharedMemory: sharedMemory, transport: transport())
     }
 
     /// Checks the numeric options.
