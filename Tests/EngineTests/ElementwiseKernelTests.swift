@@ -161,3 +161,25 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct StreamCopyTests {
+    @Test("the streaming copy writes exactly the n floats, at any alignment and lane width",
+          arguments: [0, 1, 15, 63, 64, 65, 100, 1000, 4099])
+    func copiesExactlyTheFloats(count n: Int) {
+        let source = (0..<(n + 20)).map { Float(bitPattern: UInt32(truncatingIfNeeded: $0 &* 2_654_435_761)) }
+        for lanes: Int32 in [16, 8, 1] {
+            dpt_kernels_limit_lanes(lanes)
+            defer { dpt_kernels_limit_lanes(16) }
+            for shift in 0..<17 {
+                var destination = [Float](repeating: -1, count: n + 40)
+                destination.withUnsafeMutableBufferPointer { d in
+                    source.withUnsafeBufferPointer { s in dpt_stream_copy(d.baseAddress! + shift, s.baseAddress! + 3, n) }
+                }
+                let copied = (0..<n).allSatisfy { destination[shift + $0].bitPattern == source[3 + $0].bitPattern }
+                let untouched = (0..<shift).allSatisfy { destination[$0] == -1 }
+                    && ((shift + n)..<(n + 40)).allSatisfy { destination[$0] == -1 }
+                #expect(copied && untouched, "\(lanes) lanes, \(n) floats at offset \(shift)")
+            }
+        }
+    }
+}
