@@ -139,24 +139,40 @@ BATCHNORM_CHUNKS(avx2x1, __attribute__((target("avx2"))), __m256d, __m128, _mm25
 /// Column j of every pointer that has one.
 #define AT(pointer, j) ((pointer) ? (pointer) + (j) : 0)
 
+typedef void (*forward_chunk)(float *, long, float *, long, const float *, float *, float *, float *, long, double);
+typedef void (*backward_chunk)(float *, long, const float *, long, const float *, const float *, float *, float *,
+                               long);
+
+/// The chunk functions of the widest lanes the CPU has, four vectors and one
+/// (none: columns one at a time).
+typedef struct {
+    forward_chunk forwardFour, forwardOne;
+    backward_chunk backwardFour, backwardOne;
+    long lanes;
+} chunk_path;
+
+static chunk_path widest_path(void) {
+    switch (dpt_lanes()) {
+    case 16:
+        return (chunk_path){forward_chunk_avx512x4, forward_chunk_avx512x1, backward_chunk_avx512x4,
+                            backward_chunk_avx512x1, 8};
+    case 8:
+        return (chunk_path){forward_chunk_avx2x4, forward_chunk_avx2x1, backward_chunk_avx2x4,
+                            backward_chunk_avx2x1, 4};
+    default:
+        return (chunk_path){0, 0, 0, 0, 0};
+    }
+}
+
 void dpt_batchnorm_forward(float *z, long zStride, float *y, long yStride, const float *gamma, float *inverse,
                            float *meanOut, float *varianceOut, long rows, long width, double epsilon) {
-    const int lanes = dpt_lanes();
+    const chunk_path path = widest_path();
     long j = 0;
-    if (lanes == 16) {
-        for (; j + 32 <= width; j += 32)
-            forward_chunk_avx512x4(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j),
-                                   AT(varianceOut, j), rows, epsilon);
-        for (; j + 8 <= width; j += 8)
-            forward_chunk_avx512x1(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j),
-                                   AT(varianceOut, j), rows, epsilon);
-    } else if (lanes == 8) {
-        for (; j + 16 <= width; j += 16)
-            forward_chunk_avx2x4(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j),
-                                 AT(varianceOut, j), rows, epsilon);
-        for (; j + 4 <= width; j += 4)
-            forward_chunk_avx2x1(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j),
-                                 AT(varianceOut, j), rows, epsilon);
+    for (long vectors = 4; path.lanes && vectors >= 1; vectors -= 3) {
+        const forward_chunk run = vectors == 4 ? path.forwardFour : path.forwardOne;
+        for (; j + vectors * path.lanes <= width; j += vectors * path.lanes)
+            run(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j), AT(varianceOut, j), rows,
+                epsilon);
     }
     for (; j < width; j++)
         forward_column(z + j, zStride, y + j, yStride, gamma + j, inverse + j, AT(meanOut, j), AT(varianceOut, j),
@@ -165,22 +181,12 @@ void dpt_batchnorm_forward(float *z, long zStride, float *y, long yStride, const
 
 void dpt_batchnorm_backward(float *g, long gStride, const float *x, long xStride, const float *gamma,
                             const float *inverse, float *shiftGradient, float *scaleGradient, long rows, long width) {
-    const int lanes = dpt_lanes();
+    const chunk_path path = widest_path();
     long j = 0;
-    if (lanes == 16) {
-        for (; j + 32 <= width; j += 32)
-            backward_chunk_avx512x4(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j,
-                                    scaleGradient + j, rows);
-        for (; j + 8 <= width; j += 8)
-            backward_chunk_avx512x1(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j,
-                                    scaleGradient + j, rows);
-    } else if (lanes == 8) {
-        for (; j + 16 <= width; j += 16)
-            backward_chunk_avx2x4(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j,
-                                  scaleGradient + j, rows);
-        for (; j + 4 <= width; j += 4)
-            backward_chunk_avx2x1(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j,
-                                  scaleGradient + j, rows);
+    for (long vectors = 4; path.lanes && vectors >= 1; vectors -= 3) {
+        const backward_chunk run = vectors == 4 ? path.backwardFour : path.backwardOne;
+        for (; j + vectors * path.lanes <= width; j += vectors * path.lanes)
+            run(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j, scaleGradient + j, rows);
     }
     for (; j < width; j++)
         backward_column(g + j, gStride, x + j, xStride, gamma + j, inverse + j, shiftGradient + j, scaleGradient + j,
