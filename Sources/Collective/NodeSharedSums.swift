@@ -78,7 +78,12 @@ final class NodeSharedSums {
 
         /// Where rank `sender` streams its values for rank `owner`.
         func slot(of sender: Int, in owner: Int) -> UnsafeMutablePointer<Float> {
-            inboxes[owner] + (sender < owner ? sender : sender - 1) * count
+            inboxes[owner] + Self.slotOffset(of: sender, in: owner, count: count)
+        }
+
+        /// Floats from the start of an inbox of rank `owner` to the slot of rank `sender`.
+        static func slotOffset(of sender: Int, in owner: Int, count: Int) -> Int {
+            (sender < owner ? sender : sender - 1) * count
         }
     }
 
@@ -155,7 +160,7 @@ final class NodeSharedSums {
         let slots = inboxes.isEmpty ? nil : inboxes[rank]
         let sources = (0..<size).map { (sender: Int) -> UnsafeMutablePointer<Float> in
             guard let slots, sender != rank else { return floats[rank] }
-            return slots + (sender < rank ? sender : sender - 1) * count
+            return slots + Segment.slotOffset(of: sender, in: rank, count: count)
         }
         segments.append(Segment(
             window: window, copies: floats, count: count, inboxWindow: inboxWindow, inboxes: inboxes, sources: sources))
