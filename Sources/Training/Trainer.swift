@@ -270,7 +270,9 @@ public final class Trainer {
         }
         parameters = shared.0.map { FloatBuffer(borrowing: $0, count: count) } ?? FloatBuffer(count: count)
         usesNodeSharedMemory = shared.0 != nil && shared.1 != nil
-        if communicator.choosesTransport, communicator.rank == 0 { transportChooser = TransportChooser(streaming: true) }
+        if usesNodeSharedMemory, communicator.choosesTransport, communicator.rank == 0 {
+            transportChooser = TransportChooser(streaming: true)
+        }
         network.initialize(parameters, rng: CounterRNG(seed: config.seed), initializer: config.initializer)
         optimizer = makeOptimizer(config.optimizer, parameterCount: count)
 
